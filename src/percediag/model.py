@@ -1,0 +1,317 @@
+"""The parsed log as pydantic records: Log > Run > Fold > blocks.
+
+Every record keeps the 1-based line numbers it came from (`line`, and for
+multi-line blocks `lines`, a map from field name to line), so that a finding
+can always point at its evidence.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+
+class Record(BaseModel):
+    """Base record: where in the input it was found."""
+
+    line: int = Field(description="1-based line where the record starts")
+
+
+class TrainerTag(BaseModel):
+    """One of the trainer's own `[OK]`/`[WARN]`/`[FAIL]` verdicts, kept as evidence."""
+
+    tag: str
+    text: str
+    line: int
+    subject: str | None = Field(
+        default=None, description="which measurement the tag is about (logit_std, pred_std, ...)"
+    )
+
+
+class ActivationCheck(Record):
+    """The `ACTIVATION CHECK - Batch N` block (both dialects)."""
+
+    end_line: int | None = None
+    batch: int | None = None
+    dialect: str = Field(default="trainer", description="'trainer' or 'seed' (values as ranges)")
+    param_count: int | None = None
+    prediction_head: list[list[int]] | None = Field(
+        default=None, description="Linear layers as [in, out] pairs"
+    )
+    learning_rate: float | None = None
+    target_mean: float | None = None
+    target_std: float | None = None
+    pred_mean: float | None = None
+    pred_std: float | None = None
+    pred_min: float | None = None
+    pred_max: float | None = None
+    logit_mean: float | None = None
+    logit_std: float | None = None
+    std_ratio: float | None = Field(default=None, description="pred/target std ratio as printed")
+    collapsed_dims: int | None = None
+    total_dims: int | None = None
+    collapse_threshold: float | None = None
+    context_vectors: bool | None = None
+    tags: list[TrainerTag] = Field(default_factory=list)
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class GradientStep(Record):
+    """One `[GRAD] Step N` block, kept as a bounded sample."""
+
+    step: int
+    total: float | None = None
+    loss: float | None = None
+    han: float | None = None
+    contractor: float | None = None
+    attn: float | None = None
+    head: float | None = None
+    context_vectors: float | None = None
+    context_flag: str | None = None
+    balance: float | None = None
+    balance_flag: str | None = None
+
+
+class SeriesStats(BaseModel):
+    """Running statistics of one gradient quantity over every step of a fold."""
+
+    count: int = 0
+    nonfinite: int = 0
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    median: float | None = Field(default=None, description="median of the kept sample")
+    min_line: int | None = None
+    max_line: int | None = None
+
+
+class GradientStats(BaseModel):
+    """All gradient steps of a fold: running statistics plus a bounded sample."""
+
+    steps: int = 0
+    first_line: int | None = None
+    last_line: int | None = None
+    total: SeriesStats = Field(default_factory=SeriesStats)
+    loss: SeriesStats = Field(default_factory=SeriesStats)
+    balance: SeriesStats = Field(default_factory=SeriesStats)
+    head: SeriesStats = Field(default_factory=SeriesStats)
+    encoder: SeriesStats = Field(default_factory=SeriesStats, description="han + contractor")
+    context_vectors: SeriesStats = Field(default_factory=SeriesStats)
+    flags: dict[str, int] = Field(default_factory=dict, description="balance flag -> count")
+    flag_lines: dict[str, int] = Field(default_factory=dict, description="balance flag -> first line")
+    context_not_learning: int = 0
+    context_not_learning_line: int | None = None
+    nonfinite_lines: list[int] = Field(default_factory=list, description="first few lines with nan/inf")
+    sample: list[GradientStep] = Field(default_factory=list)
+
+
+class Epoch(Record):
+    """One `[Fold N] Epoch E | ...` line; epochs are numbered from 0."""
+
+    fold: int | None = None
+    epoch: int
+    train_loss: float | None = None
+    val_loss: float | None = None
+    val_r2: float | None = None
+    lr: float | None = None
+    time_s: float | None = None
+    best: bool = False
+
+
+class FoldHeader(Record):
+    """The `FOLD N/M` frame and the lines under it."""
+
+    fold: int
+    last_fold: int | None = Field(default=None, description="M in 'FOLD N/M' (folds are 0..M)")
+    train_samples: int | None = None
+    val_samples: int | None = None
+    batch_size: int | None = None
+    max_epochs: int | None = None
+    patience: int | None = None
+    param_count: int | None = None
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class DimensionScore(BaseModel):
+    name: str
+    r2: float
+    r: float | None = None
+    negative: bool = False
+    line: int
+
+
+class FoldSummary(Record):
+    """The `FOLD N SUMMARY` block printed when a fold finishes."""
+
+    fold: int
+    epochs_reported: int | None = Field(default=None, description="as printed (one more than trained)")
+    time_s: float | None = None
+    best_epoch: int | None = None
+    train_samples: int | None = None
+    val_samples: int | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    pred_min: float | None = None
+    pred_max: float | None = None
+    pred_std: float | None = None
+    target_std: float | None = None
+    collapsed_dims: int | None = None
+    total_dims: int | None = None
+    collapse_threshold: float | None = None
+    top_dims: list[DimensionScore] = Field(default_factory=list)
+    bottom_dims: list[DimensionScore] = Field(default_factory=list)
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class FoldRow(BaseModel):
+    """A row of a per-fold table (rows are numbered by position, not fold id, in test tables)."""
+
+    label: str
+    r2: float | None = None
+    pearson: float | None = None
+    mae: float | None = None
+    epochs: int | None = None
+    line: int
+
+
+class Aggregate(Record):
+    """The `AGGREGATE RESULTS (K-Fold Cross-Validation)` block."""
+
+    n_folds: int | None = None
+    total_time_min: float | None = None
+    metrics: dict[str, float] = Field(default_factory=dict, description="metric -> mean")
+    metrics_std: dict[str, float] = Field(default_factory=dict)
+    per_fold: list[FoldRow] = Field(default_factory=list)
+    positive_dims: int | None = None
+    strong_dims: int | None = None
+    total_dims: int | None = None
+    best_dim: DimensionScore | None = None
+    worst_dim: DimensionScore | None = None
+    baselines: dict[str, float] = Field(default_factory=dict, description="as printed by the trainer")
+    ours_r2: float | None = None
+    ours_r2_std: float | None = None
+    verdict: str | None = None
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class TestResults(Record):
+    """The `TEST SET EVALUATION` block with the ensemble metrics."""
+
+    samples: int | None = None
+    per_fold: list[FoldRow] = Field(default_factory=list)
+    ensemble: dict[str, float] = Field(default_factory=dict)
+    positive_dims: int | None = None
+    total_dims: int | None = None
+    ensemble_gain: float | None = None
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class DimensionRow(BaseModel):
+    name: str
+    mean_r2: float
+    std_r2: float | None = None
+    status: str | None = None
+    line: int
+
+
+class DimensionTable(Record):
+    """The `PER-DIMENSION R2 (Mean +/- Std across folds)` table."""
+
+    rows: list[DimensionRow] = Field(default_factory=list)
+
+
+class TrainingConfig(Record):
+    """The `TRAINING CONFIGURATION (...)` block of `key: value` lines."""
+
+    title: str | None = None
+    round: int | None = Field(default=None, description="round number named in the title")
+    values: dict[str, str] = Field(default_factory=dict)
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class StopEvent(Record):
+    """A Lightning stop line: max epochs reached, early stopping, interruption."""
+
+    kind: str = Field(description="max_epochs | early_stopping | interrupted")
+    text: str
+
+
+class CrashInfo(Record):
+    """A Python traceback; `exception` is its last line."""
+
+    exception: str | None = None
+    exception_type: str | None = None
+    exception_line: int | None = None
+    terminal: bool = Field(default=True, description="no training record follows it in the run")
+
+
+class ModelSummary(Record):
+    """Lightning's model summary totals (`Total params`)."""
+
+    total_params: float | None = Field(default=None, description="as printed, e.g. 13.8 M -> 13800000")
+    text: str | None = None
+
+
+class ParseWarning(BaseModel):
+    line: int
+    message: str
+
+
+class Fold(BaseModel):
+    """One cross-validation fold of a run, in the order it was trained."""
+
+    fold: int | None
+    line: int
+    end_line: int | None = None
+    header: FoldHeader | None = None
+    activation: ActivationCheck | None = None
+    activations: int = Field(default=0, description="how many activation blocks the fold printed")
+    gradients: GradientStats | None = None
+    epochs: list[Epoch] = Field(default_factory=list)
+    summary: FoldSummary | None = None
+    stops: list[StopEvent] = Field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        """The fold ran to its end: a summary, or a normal Lightning stop."""
+        return self.summary is not None or any(
+            stop.kind in ("max_epochs", "early_stopping") for stop in self.stops
+        )
+
+
+class Run(BaseModel):
+    """One training run (a log may hold several appended runs)."""
+
+    index: int = 0
+    line: int = 1
+    end_line: int | None = None
+    config: TrainingConfig | None = None
+    cv_folds: int | None = Field(default=None, description="K of the K-fold header")
+    model_summary: ModelSummary | None = None
+    folds: list[Fold] = Field(default_factory=list)
+    aggregate: Aggregate | None = None
+    test: TestResults | None = None
+    dimensions: DimensionTable | None = None
+    crash: CrashInfo | None = None
+    stops: list[StopEvent] = Field(default_factory=list, description="stop lines outside any fold")
+
+    def has_training_data(self) -> bool:
+        return bool(
+            self.folds
+            and any(f.activation or f.gradients or f.epochs or f.summary for f in self.folds)
+            or self.aggregate
+            or self.test
+            or self.dimensions
+        )
+
+
+class Log(BaseModel):
+    """Everything parsed from one input."""
+
+    schema_version: int = SCHEMA_VERSION
+    source: str
+    lines: int = 0
+    runs: list[Run] = Field(default_factory=list)
+    warnings: list[ParseWarning] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="what normalisation did")
