@@ -69,6 +69,9 @@ class GradientStep(Record):
     head: float | None = None
     context_vectors: float | None = None
     context_flag: str | None = None
+    context_resolution: float | None = Field(
+        default=None, description="half a unit of the last printed decimal of context_vectors"
+    )
     balance: float | None = None
     balance_flag: str | None = None
 
@@ -103,6 +106,12 @@ class GradientStats(BaseModel):
     flag_lines: dict[str, int] = Field(default_factory=dict, description="balance flag -> first line")
     context_not_learning: int = 0
     context_not_learning_line: int | None = None
+    context_unresolved: dict[str, int] = Field(
+        default_factory=dict,
+        description="trainer flag -> steps whose context_vectors printed as 0 at a resolution too coarse to judge",
+    )
+    context_unresolved_line: int | None = None
+    context_resolution: float | None = None
     nonfinite_lines: list[int] = Field(default_factory=list, description="first few lines with nan/inf")
     sample: list[GradientStep] = Field(default_factory=list)
 

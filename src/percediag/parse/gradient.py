@@ -107,6 +107,9 @@ class GradientAccumulator:
         self.flag_lines: dict[str, int] = {}
         self.context_not_learning = 0
         self.context_not_learning_line: int | None = None
+        self.context_unresolved: dict[str, int] = {}
+        self.context_unresolved_line: int | None = None
+        self.context_resolution: float | None = None
         self.nonfinite_lines: list[int] = []
         self.head_sample: list[GradientStep] = []
         self.tail_sample: deque[GradientStep] = deque(maxlen=SAMPLE_TAIL)
@@ -123,6 +126,15 @@ class GradientAccumulator:
             "head": step.head,
             "context_vectors": step.context_vectors,
         }
+        if step.context_vectors == 0.0 and step.context_resolution is not None:
+            # Printed as 0 at a fixed number of decimals: the true value is
+            # somewhere below the resolution, not necessarily zero.
+            values.pop("context_vectors")
+            flag = step.context_flag or "no flag"
+            self.context_unresolved[flag] = self.context_unresolved.get(flag, 0) + 1
+            self.context_resolution = step.context_resolution
+            if self.context_unresolved_line is None:
+                self.context_unresolved_line = step.line
         if step.han is not None and step.contractor is not None:
             values["encoder"] = step.han + step.contractor
         nonfinite = False
@@ -164,6 +176,9 @@ class GradientAccumulator:
             flag_lines=self.flag_lines,
             context_not_learning=self.context_not_learning,
             context_not_learning_line=self.context_not_learning_line,
+            context_unresolved=self.context_unresolved,
+            context_unresolved_line=self.context_unresolved_line,
+            context_resolution=self.context_resolution,
             nonfinite_lines=self.nonfinite_lines,
             sample=self.head_sample + list(self.tail_sample),
         )
@@ -192,7 +207,11 @@ class GradientBlock(Block):
             self.lines.append(lineno)
             return Feed.TAKEN
         if match := _CONTEXT.search(text):
-            step.context_vectors = to_float(match.group(1))
+            raw = match.group(1)
+            step.context_vectors = to_float(raw)
+            decimals = len(raw.partition(".")[2]) if "." in raw and "e" not in raw.lower() else None
+            if decimals is not None:
+                step.context_resolution = 0.5 * 10.0 ** -decimals
             step.context_flag = match.group(2)
             self.lines.append(lineno)
             return Feed.TAKEN

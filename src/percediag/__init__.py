@@ -1,0 +1,27 @@
+"""percediag: read a PercePiano replica training log, judge it, and say what to fix next.
+
+    >>> import percediag
+    >>> report = percediag.check("train.log", profile="round5")
+    >>> report.status, report.fixes[0].id
+
+`check` and `parse` are the same pipeline the CLI runs.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "check", "parse"]
+
+
+def check(path_or_text, profile=None, *, run="last", tried=None):  # noqa: ANN001, ANN201 - see pipeline.check
+    """Check a log and return its Report (renders itself in a notebook cell)."""
+    from percediag.pipeline import check as _check
+
+    return _check(path_or_text, profile, run=run, tried=tried)
+
+
+def parse(path_or_text):  # noqa: ANN001, ANN201 - see pipeline.parse
+    """Parse a log into its records (a `Log` model)."""
+    from percediag.pipeline import parse as _parse
+
+    return _parse(path_or_text)

@@ -1,0 +1,3 @@
+from percediag.cli import main
+
+main()

@@ -1,0 +1,305 @@
+"""The command line: a thin typer app over the pipeline.
+
+Exit codes (ruff/pytest style): 0 no finding fails the gate, 1 a finding
+does (including `log.no_data`), 2 usage error, unreadable input or bad
+configuration, printed as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from typer.exceptions import Abort, Exit, TyperException
+
+from percediag.errors import PercediagError, UsageError
+
+app = typer.Typer(
+    name="percediag",
+    help="Read a PercePiano replica training log: what is healthy, what is broken, and which fix to try next.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class ParseFormat(str, Enum):
+    json = "json"
+
+
+class FailOn(str, Enum):
+    fail = "fail"
+    warn = "warn"
+    never = "never"
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="Bundled profile to start from (see `percediag profiles`).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Configuration file (default: .percediag.yaml upward, then pyproject.toml).")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override one value, e.g. activation.logit_std.min=0.4 (repeatable).")]
+TriedOpt = Annotated[Optional[list[str]], typer.Option("--tried", help="A fix already applied; it leaves the ranking (repeatable).")]
+
+
+def _console(color: Color, stderr: bool = False):
+    from rich.console import Console
+
+    no_color = color is Color.never or (color is Color.auto and "NO_COLOR" in os.environ)
+    force = True if color is Color.always else None
+    return Console(stderr=stderr, no_color=no_color, force_terminal=force, emoji=False, highlight=False)
+
+
+def _sources(paths: list[str]):
+    from percediag.sources import LogSource
+
+    if not paths:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("no log given: pass a path, or '-' to read standard input")
+        paths = ["-"]
+    for path in paths:
+        if path == "-":
+            yield LogSource.from_stream(sys.stdin.buffer, "<stdin>")
+        else:
+            yield LogSource.from_path(path)
+
+
+@app.command()
+def check(
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Log files ('-' or none: standard input).", show_default=False)] = None,
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    tried: TriedOpt = None,
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    run: Annotated[str, typer.Option("--run", help="Which run of a log holding several: last, all, or a number from 1.")] = "last",
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest overall status that exits 1.")] = FailOn.fail,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
+    color: Annotated[Color, typer.Option("--color", help="Colour: auto (terminal, no NO_COLOR), always, never.")] = Color.auto,
+) -> None:
+    """Judge a training log against the active profile and rank the next fixes."""
+    from percediag.discovery import load_settings
+    from percediag.pipeline import check_log, parse_source, select_runs
+    from percediag.report.text import render
+
+    settings = load_settings(config, profile, set_, tried)
+    reports = []
+    for source in _sources(paths or []):
+        log = parse_source(source)
+        for index in select_runs(log, run):
+            reports.append(check_log(log, settings, index))
+    if output_format is Format.json:
+        _emit_json(reports)
+    else:
+        console = _console(color)
+        for number, report in enumerate(reports):
+            if number and not quiet:
+                console.rule()
+            render(report, console, quiet=quiet)
+    failed = any(report.failed(fail_on.value) for report in reports)
+    raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+def _emit_json(reports) -> None:
+    from percediag.model import SCHEMA_VERSION
+    from percediag.findings import worst
+
+    if len(reports) == 1:
+        sys.stdout.write(reports[0].model_dump_json(indent=2) + "\n")
+        return
+    import json
+
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "status": worst([r.status for r in reports]),
+        "reports": [json.loads(r.model_dump_json()) for r in reports],
+    }
+    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+
+
+@app.command()
+def parse(
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Log files ('-' or none: standard input).", show_default=False)] = None,
+    output_format: Annotated[ParseFormat, typer.Option("--format", "-f", help="Output format.")] = ParseFormat.json,
+) -> None:
+    """Dump the parsed records (runs, folds, blocks, with line numbers) as JSON."""
+    from percediag.pipeline import parse_source
+
+    logs = [parse_source(source) for source in _sources(paths or [])]
+    for log in logs:
+        sys.stdout.write(log.model_dump_json(indent=2) + "\n")
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def rules(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """List every rule: id, whether enabled, its thresholds in the active configuration, and why."""
+    from rich.table import Table
+
+    from percediag.discovery import load_settings
+    from percediag.rules import registry
+
+    settings = load_settings(config, profile, set_)
+    table = Table(box=None, pad_edge=False, header_style="bold", title=f"Rules (profile {settings.profile})", title_justify="left")
+    for column in ("rule", "on", "severity", "thresholds", "reason"):
+        table.add_column(column, overflow="fold")
+    for module in registry.modules():
+        options = settings.rule(module.ID)
+        for rule_id in (module.ids(settings) if hasattr(module, "ids") else [module.ID]):
+            severity, thresholds, reason = options.severity, _thresholds(options), options.reason
+            if rule_id.startswith("progression.epoch_"):
+                epoch = int(rule_id.rsplit("_", 1)[1])
+                thresholds = f"R2 > {settings.progression.milestones[epoch]:g} after {epoch} epochs"
+                reason = settings.progression.notes.get(epoch, reason)
+            elif rule_id.startswith("baseline.") and rule_id != module.ID:
+                baseline = settings.baselines[rule_id.split(".", 1)[1]]
+                severity, thresholds, reason = baseline.severity, f"R2 > {baseline.r2:g} ({baseline.label})", baseline.reason
+            table.add_row(rule_id, "yes" if options.enabled else "no", severity, thresholds, reason)
+    _console(Color.auto).print(table)
+
+
+def _thresholds(options) -> str:
+    skip = {"enabled", "severity", "reason"}
+    parts = [f"{k}={v}" for k, v in options.model_dump().items() if k not in skip and v not in (None, "")]
+    return ", ".join(parts) or "-"
+
+
+@app.command()
+def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. activation.logit_std or progression.epoch_10.")]) -> None:
+    """Print a rule's full documentation."""
+    import difflib
+
+    from percediag.rules import registry
+
+    module = registry.module_for(rule_id)
+    if module is None:
+        known = registry.module_ids()
+        hint = difflib.get_close_matches(rule_id, known, n=1)
+        raise UsageError(f"unknown rule '{rule_id}'" + (f"; did you mean '{hint[0]}'?" if hint else "; see `percediag rules`"))
+    sys.stdout.write((module.__doc__ or "").strip() + "\n")
+
+
+@app.command()
+def profiles() -> None:
+    """List the bundled profiles and what each expects."""
+    from rich.table import Table
+
+    from percediag.settings import build_settings, profile_names
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("profile", "extends", "head", "learning rate", "milestones", "baselines", "title"):
+        table.add_column(column, overflow="fold")
+    from percediag.settings import configs_dir, read_yaml
+
+    for name in profile_names():
+        settings = build_settings(name)
+        raw = read_yaml(configs_dir() / "profiles" / f"{name}.yaml")
+        head = settings.rule("architecture.prediction_head")
+        lr = settings.rule("architecture.learning_rate")
+        milestones = ", ".join(f"{e}:{v:g}" for e, v in settings.progression.milestones.items()) or "-"
+        baselines = ", ".join(f"{k} {b.r2:g}" for k, b in settings.baselines.items()) or "-"
+        table.add_row(name, raw.get("extends") or "-", head.expected if head.enabled and head.expected else "-",
+                      f"{lr.expected:.1e}" if lr.enabled and lr.expected else "-", milestones, baselines, settings.title)
+    _console(Color.auto).print(table)
+
+
+@app.command()
+def fixes() -> None:
+    """List the fix catalog: id, cost, prior, the causes each addresses, and the change to make."""
+    from rich.table import Table
+
+    from percediag.diagnose.tables import tables
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("fix", "cost", "prior", "addresses", "change"):
+        table.add_column(column, overflow="fold")
+    for fix in tables().fixes:
+        table.add_row(fix.id, fix.cost, f"{fix.prior:.2f}", ", ".join(fix.addresses), fix.change)
+    _console(Color.auto).print(table)
+
+
+@app.command(name="config")
+def show_config(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    tried: TriedOpt = None,
+) -> None:
+    """Print the effective configuration and where each value came from."""
+    from percediag.discovery import load_settings
+
+    settings = load_settings(config, profile, set_, tried)
+    width = max((len(k) for k in settings.origins), default=10)
+    sys.stdout.write(f"profile: {settings.profile}\n")
+    for key in sorted(settings.origins):
+        value = _lookup(settings, key)
+        sys.stdout.write(f"{key:<{width}}  {value!s:<24}  # {settings.origins[key]}\n")
+
+
+def _lookup(settings, dotted: str):
+    data = settings.model_dump()
+    current = data
+    parts = dotted.split(".")
+    index = 0
+    while index < len(parts):
+        if isinstance(current, dict):
+            # rule ids contain a dot: try the longest key first
+            for length in (2, 1):
+                key = ".".join(parts[index:index + length])
+                candidates = [key, int(key)] if key.isdigit() else [key]
+                found = next((c for c in candidates if c in current), None)
+                if found is not None:
+                    current = current[found]
+                    index += length
+                    break
+            else:
+                return "?"
+        else:
+            return "?"
+    return current
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line and exit 2."""
+    try:
+        code = app(standalone_mode=False)
+    except PercediagError as exc:
+        sys.stderr.write(f"percediag: error: {exc}\n")
+        sys.exit(EXIT_USAGE)
+    except TyperException as exc:
+        # Usage errors (unknown option, bad value): one line, exit 2.
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        sys.stderr.write(f"percediag: error: {message}{hint}\n")
+        sys.exit(EXIT_USAGE if exc.exit_code in (1, 2) else exc.exit_code)
+    except Abort:
+        sys.stderr.write("percediag: interrupted\n")
+        sys.exit(130)
+    except Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`percediag check log | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

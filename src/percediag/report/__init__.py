@@ -1,0 +1,1 @@
+"""Report: the pydantic Report and one renderer per output format."""

@@ -1,0 +1,60 @@
+"""The Report: everything `percediag check` concludes about one run of one log."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from percediag.diagnose.assessment import Answer
+from percediag.diagnose.causes import CauseScore
+from percediag.diagnose.dimensions import DimensionView
+from percediag.diagnose.fixes import RankedFix
+from percediag.diagnose.trajectory import Forecast
+from percediag.findings import Finding
+from percediag.model import SCHEMA_VERSION, ParseWarning, Run
+
+
+class RunRef(BaseModel):
+    index: int
+    line: int
+    end_line: int | None = None
+    title: str | None = None
+
+
+class Report(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    tool: str = "percediag"
+    version: str
+    source: str
+    profile: str
+    run: int = Field(description="index of the reported run among `runs`")
+    runs: list[RunRef]
+    status: str = Field(description="pass | warn | fail (missing data counts as warn)")
+    counts: dict[str, int]
+    assessment: list[Answer]
+    findings: list[Finding]
+    forecast: list[Forecast]
+    causes: list[CauseScore]
+    fixes: list[RankedFix]
+    tried: list[str]
+    dimensions: DimensionView
+    parse_warnings: list[ParseWarning]
+    notes: list[str]
+    records: Run
+
+    def failed(self, level: str = "fail") -> bool:
+        """Does this report fail a gate at `level` (fail, warn, never)?"""
+        if level == "never":
+            return False
+        if level == "warn":
+            return self.status in ("warn", "fail")
+        return self.status == "fail"
+
+    def _repr_html_(self) -> str:
+        from percediag.report.text import render_html
+
+        return render_html(self)
+
+    def __str__(self) -> str:
+        from percediag.report.text import render_plain
+
+        return render_plain(self)

@@ -1,0 +1,48 @@
+"""activation.context_vectors: the final attention has context vectors.
+
+What it checks: the activation check reports `Context vectors present`
+(pass) and not `No context vectors found` (the rule's severity).
+
+Why: the seed's table: without context vectors the final attention is the
+wrong type (Round 3's fix was to use ContextAttention there). This is the
+one activation item the log gives only as the trainer's statement, so the
+statement is the evidence.
+
+Example (every real log):
+
+    [OK] Context vectors present (Round 3 fix active)
+
+passes.
+"""
+
+from __future__ import annotations
+
+from percediag.findings import Finding
+from percediag.model import Run
+from percediag.rules.base import folds_or_none
+from percediag.settings import RuleOptions, Settings
+
+ID = "activation.context_vectors"
+CATEGORY = "activation"
+ORDER = 5
+Options = RuleOptions
+
+
+def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
+    findings = []
+    for fold in folds_or_none(run):
+        fold_id = fold.fold if fold else None
+        act = fold.activation if fold else None
+        if act is None or act.context_vectors is None:
+            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected="present",
+                                    lines=[act.line] if act else [],
+                                    message="context vector line not reported" if act else "no activation check in this fold"))
+            continue
+        line = act.lines["context_vectors"]
+        if act.context_vectors:
+            findings.append(Finding(rule=ID, category=CATEGORY, status="pass", fold=fold_id, value="present",
+                                    expected="present", lines=[line], message="context vectors present"))
+        else:
+            findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id, value="absent",
+                                    expected="present", lines=[line], message=f"no context vectors found: {options.reason}"))
+    return findings

@@ -1,0 +1,115 @@
+"""Helpers shared by rule modules: range verdicts, per-fold iteration, tag comparison."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from percediag.findings import Finding
+from percediag.model import ActivationCheck, Fold, Run, TrainerTag
+from percediag.settings import RangeOptions
+
+
+def range_status(value: float, options: RangeOptions) -> str:
+    """pass inside [min, max]; warn inside the optional warn band; else the rule's severity."""
+    if math.isnan(value):
+        return options.severity
+    low_ok = options.min is None or value >= options.min
+    high_ok = options.max is None or value <= options.max
+    if low_ok and high_ok:
+        return "pass"
+    in_warn_low = not low_ok and options.warn_min is not None and value >= options.warn_min
+    in_warn_high = not high_ok and options.warn_max is not None and value <= options.warn_max
+    if in_warn_low or in_warn_high:
+        return "warn"
+    return options.severity
+
+
+def direction(value: float, options: RangeOptions) -> str:
+    if options.min is not None and value < options.min:
+        return "below"
+    if options.max is not None and value > options.max:
+        return "above"
+    return "inside"
+
+
+def outside(value: float, options: RangeOptions, status: str) -> str | None:
+    """'below'/'above' for a value outside its range, else None."""
+    if status == "pass":
+        return None
+    side = direction(value, options)
+    return side if side != "inside" else None
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def tag_for(check: ActivationCheck, subject: str) -> TrainerTag | None:
+    for tag in check.tags:
+        if tag.subject == subject:
+            return tag
+    return None
+
+
+def disagreement(tag: TrainerTag | None, status: str) -> str | None:
+    """The trainer's tag, when its verdict and ours point different ways."""
+    if tag is None or status == "missing":
+        return None
+    trainer_ok = tag.tag == "OK"
+    ours_ok = status == "pass"
+    if trainer_ok == ours_ok:
+        return None
+    return f"[{tag.tag}] {tag.text}"
+
+
+def with_disagreement(message: str, tag: str | None) -> str:
+    if tag is None:
+        return message
+    return f"{message}; the trainer said {tag} (its own thresholds differ)"
+
+
+def folds_or_none(run: Run) -> list[Fold | None]:
+    """The run's folds, or [None] so that a rule still reports `missing` once."""
+    return list(run.folds) if run.folds else [None]
+
+
+def activation_range_rule(
+    run: Run,
+    options: RangeOptions,
+    *,
+    rule_id: str,
+    label: str,
+    subject: str,
+    value_of: Callable[[ActivationCheck], tuple[float | None, list[int], str]],
+    missing_hint: str,
+) -> list[Finding]:
+    """A per-fold range check of one activation-check measurement."""
+    findings = []
+    for fold in folds_or_none(run):
+        fold_id = fold.fold if fold is not None else None
+        check = fold.activation if fold is not None else None
+        expected = options.describe()
+        if check is None:
+            findings.append(Finding(rule=rule_id, category="activation", status="missing", fold=fold_id,
+                                    expected=expected, message=f"no activation check in this fold; {label} not reported"))
+            continue
+        value, lines, how = value_of(check)
+        if value is None:
+            findings.append(Finding(rule=rule_id, category="activation", status="missing", fold=fold_id,
+                                    expected=expected, lines=[check.line], message=f"{label} not reported ({missing_hint})"))
+            continue
+        status = range_status(value, options)
+        tag = disagreement(tag_for(check, subject), status)
+        if status == "pass":
+            message = f"{label} {fmt(value)} within {expected}{how}"
+        else:
+            message = f"{label} {fmt(value)} {direction(value, options)} {expected}{how}: {options.reason}"
+        findings.append(Finding(rule=rule_id, category="activation", status=status, fold=fold_id, value=value,
+                                expected=expected, lines=lines, message=with_disagreement(message, tag), trainer_tag=tag,
+                                direction=outside(value, options, status)))
+    return findings

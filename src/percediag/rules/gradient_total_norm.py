@@ -1,0 +1,64 @@
+"""gradient.total_norm: the total gradient norm is in range and stable.
+
+What it checks: per fold, the median of `[GRAD] Step N: total=...` over all
+logged steps must lie in the profile's range (default 0.5-2.0); and no step
+may exceed `max_spike` times that median (default 10x), which the seed calls
+"stable".
+
+Why: the seed's table: a total norm out of range is an "LR or init issue".
+A tiny norm (Round 6 logs 0.01) means almost no learning signal reaches the
+weights; a large or spiking one means the step size is too big for the
+loss surface (Round 1's explosion).
+
+Example (Round 5 log, fold 1): steps 0-4 print totals 0.099-0.186, median
+0.144: fails, below 0.5-2.0.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from percediag.findings import Finding
+from percediag.model import Run
+from percediag.rules.base import direction, fmt, folds_or_none, outside, range_status
+from percediag.settings import RangeOptions, Settings
+
+ID = "gradient.total_norm"
+CATEGORY = "gradient"
+ORDER = 1
+
+
+class Options(RangeOptions):
+    max_spike: float = Field(default=10.0, gt=1, description="largest step / median step allowed")
+
+
+def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+    findings = []
+    expected = f"{options.describe()}, spikes <= {options.max_spike:g}x median"
+    for fold in folds_or_none(run):
+        fold_id = fold.fold if fold else None
+        grads = fold.gradients if fold else None
+        if grads is None or grads.total.median is None:
+            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+                                    message="no finite gradient totals logged in this fold"))
+            continue
+        series = grads.total
+        median = series.median
+        status = range_status(median, options)
+        lines = [grads.first_line] if grads.first_line else []
+        parts = [f"median total norm {fmt(median)} over {series.count} logged step(s) (range {fmt(series.min)}-{fmt(series.max)})"]
+        if status != "pass":
+            parts.append(f"{direction(median, options)} {options.describe()}: {options.reason}")
+        if median > 0 and series.max is not None and series.max / median > options.max_spike:
+            spike_status = options.severity
+            if status == "pass" or spike_status == "fail":
+                status = spike_status
+            parts.append(f"a step reached {fmt(series.max)}, {series.max / median:.0f}x the median (unstable)")
+            if series.max_line:
+                lines.append(series.max_line)
+        side = outside(median, options, range_status(median, options))
+        if side is None and status != "pass":
+            side = "above"  # in range but spiking: steps too large
+        findings.append(Finding(rule=ID, category=CATEGORY, status=status, fold=fold_id, value=median,
+                                expected=expected, lines=lines, message="; ".join(parts), direction=side))
+    return findings

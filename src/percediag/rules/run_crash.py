@@ -1,0 +1,47 @@
+"""run.crash: the run did not end in a crash.
+
+What it checks: a Python traceback that ends the run (no training record
+after it) is the rule's severity (default fail), quoting the exception
+line. A KeyboardInterrupt, as a traceback or as Lightning's `Detected
+KeyboardInterrupt, attempting graceful shutdown`, is an interruption: warn.
+
+Why: a crashed run's numbers stop where it stopped; everything after it in
+the criteria is unknown. The exception line is usually the fix (the
+Round 6 notebook crashed on `unexpected keyword argument 'final_hidden'`).
+
+Example (round6-startup-crash.log):
+
+    TypeError: PercePianoVNetModule.__init__() got an unexpected keyword argument 'final_hidden'
+
+fails.
+"""
+
+from __future__ import annotations
+
+from percediag.findings import Finding
+from percediag.model import Run
+from percediag.settings import RuleOptions, Settings
+
+ID = "run.crash"
+CATEGORY = "run"
+ORDER = 1
+Options = RuleOptions
+
+
+def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
+    crash = run.crash
+    interrupts = [s for s in [*run.stops, *(s for f in run.folds for s in f.stops)] if s.kind == "interrupted"]
+    if crash is not None and crash.terminal:
+        line = crash.exception_line or crash.line
+        if crash.exception_type == "KeyboardInterrupt":
+            return [Finding(rule=ID, category=CATEGORY, status="warn", value=crash.exception, lines=[crash.line, line],
+                            expected="no crash", message="interrupted by the user (KeyboardInterrupt), not a crash")]
+        return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=crash.exception, expected="no crash",
+                        lines=[crash.line, line], message=f"crashed: {crash.exception or 'traceback without exception line'}")]
+    if interrupts:
+        return [Finding(rule=ID, category=CATEGORY, status="warn", value="interrupted", expected="no crash",
+                        lines=[interrupts[-1].line], message=f"interrupted by the user: {interrupts[-1].text}")]
+    if crash is not None:
+        return [Finding(rule=ID, category=CATEGORY, status="pass", value=crash.exception, expected="no crash",
+                        lines=[crash.line], message=f"a traceback ({crash.exception}) was followed by more training")]
+    return [Finding(rule=ID, category=CATEGORY, status="pass", expected="no crash", message="no traceback")]

@@ -1,0 +1,387 @@
+"""Settings: profiles and user configuration, merged, validated, with provenance.
+
+A profile is a YAML mapping under `configs/profiles/`. It may `extends:`
+another profile; mappings merge key by key, anything else is replaced, and
+a `null` value removes an inherited key (a milestone, a baseline).
+
+Precedence, lowest first: the bundled profile chain, the user's
+configuration file, then `--set KEY=VALUE` overrides. Every leaf value
+remembers where it came from, for `percediag config`.
+
+The schema (which keys exist, their types, their invariants) is code; the
+values (every threshold, milestone, baseline and the reason behind each)
+are YAML. Rule options are validated against the option model of the rule
+that owns them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from percediag.errors import ConfigError
+
+Severity = Literal["warn", "fail"]
+DEFAULT_PROFILE = "round5"
+# Bounds that keep a hostile configuration from costing time or memory.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_EXTENDS_DEPTH = 16
+MAX_NESTING = 32
+
+
+# -- option models shared by rules -------------------------------------------
+
+
+class RuleOptions(BaseModel):
+    """Options every rule has."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    severity: Severity = Field(default="fail", description="status when the value is outside its range")
+    reason: str = Field(description="why the rule exists; shown by `percediag rules`")
+
+    @field_validator("reason")
+    @classmethod
+    def _sentence(cls, value: str) -> str:
+        # Reasons are embedded mid-sentence in findings; keep them unterminated.
+        return value.strip().rstrip(".")
+
+
+class RangeOptions(RuleOptions):
+    """A measured value that must lie in [min, max]; an optional softer warn band around it."""
+
+    min: float | None = None
+    max: float | None = None
+    warn_min: float | None = Field(default=None, description="values in [warn_min, min) are warn, not fail")
+    warn_max: float | None = Field(default=None, description="values in (max, warn_max] are warn, not fail")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeOptions:
+        for name in ("min", "max", "warn_min", "warn_max"):
+            value = getattr(self, name)
+            if value is not None and math.isnan(value):
+                raise ValueError(f"{name} is NaN")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        if self.warn_min is not None and self.min is not None and self.warn_min > self.min:
+            raise ValueError(f"warn_min ({self.warn_min}) is above min ({self.min})")
+        if self.warn_max is not None and self.max is not None and self.warn_max < self.max:
+            raise ValueError(f"warn_max ({self.warn_max}) is below max ({self.max})")
+        return self
+
+    def describe(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g}-{self.max:g}"
+        if self.min is not None:
+            return f">= {self.min:g}"
+        if self.max is not None:
+            return f"<= {self.max:g}"
+        return "any"
+
+
+class Baseline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    r2: float
+    label: str
+    severity: Severity = "warn"
+    enabled: bool = True
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _sentence(cls, value: str) -> str:
+        return value.strip().rstrip(".")
+
+
+class Progression(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    milestones: dict[int, float] = Field(
+        default_factory=dict, description="completed epochs -> minimum val R2"
+    )
+    notes: dict[int, str] = Field(default_factory=dict, description="what falling short of a milestone means")
+
+    @field_validator("milestones")
+    @classmethod
+    def _positive_epochs(cls, value: dict[int, float]) -> dict[int, float]:
+        for epoch, r2 in value.items():
+            if epoch < 1:
+                raise ValueError(f"milestone at epoch {epoch}: epochs are counted from 1 (after N completed epochs)")
+            if math.isnan(r2):
+                raise ValueError(f"milestone at epoch {epoch} is NaN")
+        return dict(sorted(value.items()))
+
+
+class Trajectory(BaseModel):
+    """How the per-fold R2 forecast is made and when it is trusted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_points: int = Field(ge=3)
+    extrapolation_factor: float = Field(ge=1.0)
+    max_interval: float = Field(gt=0)
+    rising_slope: float = Field(ge=0)
+    recent_window: int = Field(ge=2)
+    decline_drop: float = Field(gt=0)
+    oscillation_share: float = Field(gt=0, le=1)
+    bootstrap: int = Field(ge=20, le=5000)
+    seed: int = 0
+    reasons: dict[str, str] = Field(default_factory=dict)
+
+
+class Settings(BaseModel):
+    """The effective configuration a check runs with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    profile: str
+    title: str = ""
+    description: str = ""
+    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    progression: Progression = Field(default_factory=Progression)
+    baselines: dict[str, Baseline] = Field(default_factory=dict)
+    trajectory: Trajectory
+    tried: list[str] = Field(default_factory=list)
+    origins: dict[str, str] = Field(default_factory=dict, exclude=True)
+
+    def rule(self, rule_id: str) -> Any:
+        """The validated options of a rule (as its option model)."""
+        from percediag.rules import registry
+
+        return registry.options_for(self, rule_id)
+
+
+# -- loading -----------------------------------------------------------------
+
+
+def configs_dir() -> Path:
+    """Where the bundled YAML tables live (inside the installed package)."""
+    return Path(str(resources.files("percediag") / "configs"))
+
+
+def profile_names() -> list[str]:
+    return sorted(p.stem for p in (configs_dir() / "profiles").glob("*.yaml"))
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe loader that refuses anchors/aliases: no billion-laughs expansion."""
+
+
+def _refuse_alias(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(None, None, "YAML aliases are not allowed", node.start_mark)
+
+
+def _compose_node_without_alias(self, parent, index):  # type: ignore[no-untyped-def]
+    if self.check_event(yaml.events.AliasEvent):
+        event = self.peek_event()
+        raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed in percediag configs", event.start_mark)
+    return yaml.composer.Composer.compose_node(self, parent, index)
+
+
+_NoAliasLoader.compose_node = _compose_node_without_alias  # type: ignore[method-assign]
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping safely, or raise ConfigError with one line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: configuration larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from exc
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, name: str) -> dict[str, Any]:
+    try:
+        value = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{name}:{where}: invalid YAML: {problem}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{name}: YAML nested too deeply") from exc
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: expected a mapping at the top level, found {type(value).__name__}")
+    _check_depth(value, name, 0)
+    return value
+
+
+def _check_depth(value: Any, name: str, depth: int) -> None:
+    if depth > MAX_NESTING:
+        raise ConfigError(f"{name}: nested deeper than {MAX_NESTING} levels")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_depth(item, name, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, name, depth + 1)
+
+
+def load_profile_chain(name: str) -> list[tuple[str, dict[str, Any]]]:
+    """The profile and its ancestors, root first, as (origin, mapping)."""
+    chain: list[tuple[str, dict[str, Any]]] = []
+    seen: list[str] = []
+    current: str | None = name
+    while current is not None:
+        if current in seen:
+            raise ConfigError(f"profile {name}: 'extends' cycle: {' -> '.join(seen + [current])}")
+        if len(seen) >= MAX_EXTENDS_DEPTH:
+            raise ConfigError(f"profile {name}: 'extends' chain deeper than {MAX_EXTENDS_DEPTH}")
+        seen.append(current)
+        path = configs_dir() / "profiles" / f"{current}.yaml"
+        if not path.is_file():
+            known = profile_names()
+            hint = difflib.get_close_matches(current, known, n=1)
+            suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known profiles: {', '.join(known)}"
+            raise ConfigError(f"unknown profile '{current}'{suggestion}")
+        data = read_yaml(path)
+        chain.append((f"profile {current}", data))
+        parent = data.get("extends")
+        if parent is not None and not isinstance(parent, str):
+            raise ConfigError(f"{path}: extends: expected a profile name")
+        current = parent
+    chain.reverse()
+    return chain
+
+
+def merge(base: dict[str, Any], override: dict[str, Any], origins: dict[str, str], origin: str, prefix: str = "") -> None:
+    """Merge `override` into `base` in place, recording where each leaf came from."""
+    for key, value in override.items():
+        path = f"{prefix}{key}"
+        if value is None:
+            base.pop(key, None)
+            for known in [k for k in origins if k == path or k.startswith(path + ".")]:
+                del origins[known]
+            continue
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value, origins, origin, path + ".")
+            continue
+        base[key] = value if not isinstance(value, dict) else _copy(value)
+        for known in [k for k in origins if k.startswith(path + ".")]:
+            del origins[known]
+        _record(value, path, origins, origin)
+
+
+def _copy(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: _copy(v) if isinstance(v, dict) else v for k, v in value.items()}
+
+
+def _record(value: Any, path: str, origins: dict[str, str], origin: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _record(item, f"{path}.{key}", origins, origin)
+    else:
+        origins[path] = origin
+
+
+def build_settings(
+    profile: str | None = None,
+    user_config: tuple[str, dict[str, Any]] | None = None,
+    overrides: list[tuple[str, Any]] | None = None,
+    tried: list[str] | None = None,
+) -> Settings:
+    """Merge the profile chain, the user's configuration and overrides, then validate."""
+    user_name, user_data = user_config if user_config is not None else ("", {})
+    chosen = profile or user_data.get("profile") or DEFAULT_PROFILE
+    if not isinstance(chosen, str):
+        raise ConfigError(f"{user_name}: profile: expected a profile name")
+    merged: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for origin, data in load_profile_chain(chosen):
+        merge(merged, {k: v for k, v in data.items() if k not in ("extends", "id")}, origins, origin)
+    if user_data:
+        merge(merged, {k: v for k, v in user_data.items() if k != "profile"}, origins, user_name)
+    for key, value in overrides or []:
+        merge(merged, _nest(key, value, merged), origins, f"--set {key}")
+    merged["profile"] = chosen
+    if tried:
+        merged["tried"] = list(dict.fromkeys([*merged.get("tried", []), *tried]))
+        origins["tried"] = "--tried"
+    return validate(merged, origins, user_name or f"profile {chosen}")
+
+
+def _nest(key: str, value: Any, current: dict[str, Any]) -> dict[str, Any]:
+    """`activation.logit_std.min` -> {'rules': {'activation.logit_std': {'min': v}}}."""
+    parts = key.split(".")
+    if len(parts) >= 3 and f"{parts[0]}.{parts[1]}" in current.get("rules", {}):
+        parts = ["rules", f"{parts[0]}.{parts[1]}", *parts[2:]]
+    nested: Any = value
+    for part in reversed(parts):
+        nested = {_key(part): nested}
+    return nested
+
+
+def _key(part: str) -> Any:
+    return int(part) if part.isdigit() else part
+
+
+def validate(merged: dict[str, Any], origins: dict[str, str], name: str) -> Settings:
+    try:
+        settings = Settings.model_validate({**merged, "origins": origins})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, merged, origins, name)) from exc
+    from percediag.rules import registry
+
+    registry.validate_rules(settings)
+    return settings
+
+
+def _describe(exc: ValidationError, merged: dict[str, Any], origins: dict[str, str], name: str) -> str:
+    error = exc.errors()[0]
+    path = ".".join(str(p) for p in error["loc"])
+    source = origins.get(path, name)
+    if error["type"] == "extra_forbidden":
+        parent = merged
+        for part in error["loc"][:-1]:
+            parent = parent.get(part, {}) if isinstance(parent, dict) else {}
+        field_names = _allowed_keys(error["loc"][:-1])
+        hint = difflib.get_close_matches(str(error["loc"][-1]), field_names, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        return f"{source}: {path}: unknown key{suggestion}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{source}: {path}: {message}"
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        annotation = model.model_fields.get(str(part))
+        if annotation is None:
+            return []
+        candidate = annotation.annotation
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            model = candidate
+        else:
+            return []
+    return list(model.model_fields)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE` with VALUE read as a YAML scalar (numbers, booleans, strings)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text}: expected KEY=VALUE")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {text}: value is not valid YAML") from exc
+    if isinstance(value, (dict, list)):
+        raise ConfigError(f"--set {text}: value must be a scalar")
+    return key, value
