@@ -251,8 +251,8 @@ def show_config(
     width = max((len(k) for k in settings.origins), default=10)
     sys.stdout.write(f"profile: {settings.profile}\n")
     for key in sorted(settings.origins):
-        value = _lookup(settings, key)
-        sys.stdout.write(f"{key:<{width}}  {value!s:<24}  # {settings.origins[key]}\n")
+        value = " ".join(str(_lookup(settings, key)).split())
+        sys.stdout.write(f"{key:<{width}}  {value:<24}  # {settings.origins[key]}\n")
 
 
 def _lookup(settings, dotted: str):

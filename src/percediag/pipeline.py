@@ -15,7 +15,7 @@ from percediag.diagnose.trajectory import forecast_run
 from percediag.errors import InputError, UsageError
 from percediag.findings import STATUS_ORDER, worst
 from percediag.model import Log, Run
-from percediag.parse import parse_lines
+from percediag.parsers import parse_lines
 from percediag.report.model import Report, RunRef
 from percediag.rules import registry
 from percediag.settings import Settings, build_settings, profile_names

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from percediag.errors import ConfigError
 
@@ -128,10 +128,12 @@ class Trajectory(BaseModel):
     min_points: int = Field(ge=3)
     extrapolation_factor: float = Field(ge=1.0)
     max_interval: float = Field(gt=0)
+    max_residual: float = Field(gt=0)
     rising_slope: float = Field(ge=0)
     recent_window: int = Field(ge=2)
     decline_drop: float = Field(gt=0)
     oscillation_share: float = Field(gt=0, le=1)
+    oscillation_amplitude: float = Field(gt=0)
     bootstrap: int = Field(ge=20, le=5000)
     seed: int = 0
     reasons: dict[str, str] = Field(default_factory=dict)
@@ -151,6 +153,11 @@ class Settings(BaseModel):
     trajectory: Trajectory
     tried: list[str] = Field(default_factory=list)
     origins: dict[str, str] = Field(default_factory=dict, exclude=True)
+    _options: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def options_cache(self) -> dict[str, Any]:
+        return self._options
 
     def rule(self, rule_id: str) -> Any:
         """The validated options of a rule (as its option model)."""

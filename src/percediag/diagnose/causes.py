@@ -29,7 +29,17 @@ class CauseScore(BaseModel):
 
     @property
     def supported(self) -> bool:
-        return any(c.ratio > 1 for c in self.contributions)
+        """Raised by at least one sign of trouble; healthy signals alone never support a cause."""
+        return any(c.ratio > 1 and is_problem(c.evidence) for c in self.contributions)
+
+
+# Signals that describe a healthy run: they may strengthen a cause that
+# trouble already supports, but never support one on their own.
+HEALTHY_SIGNALS = ("trend.rising", "trend.converged", "forecast.reaches_target")
+
+
+def is_problem(evidence: str) -> bool:
+    return not evidence.endswith(":pass") and evidence not in HEALTHY_SIGNALS
 
 
 def score_cause(cause: Cause, available: dict[str, list[int]]) -> CauseScore:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from percediag.diagnose.causes import CauseScore
+from percediag.diagnose.causes import CauseScore, is_problem
 from percediag.diagnose.tables import Tables
 
 
@@ -40,8 +40,10 @@ def rank_fixes(tables: Tables, causes: list[CauseScore], tried: list[str]) -> li
             none_present *= 1 - cause.probability
         score = (1 - none_present) * fix.prior * tables.cost_weights[fix.cost]
         top = max(addressed, key=lambda c: c.probability)
-        raising = [c for c in top.contributions if c.ratio > 1]
-        evidence = list(dict.fromkeys(c.evidence.split(":")[0] for cause in addressed for c in cause.contributions if c.ratio > 1))
+        raising = [c for c in top.contributions if c.ratio > 1 and is_problem(c.evidence)]
+        raising += [c for c in top.contributions if c.ratio > 1 and not is_problem(c.evidence)]
+        evidence = list(dict.fromkeys(c.evidence.split(":")[0] for cause in addressed for c in cause.contributions
+                                      if c.ratio > 1 and is_problem(c.evidence)))
         lines = sorted({line for c in raising for line in c.lines})[:6]
         shown = ", ".join(f"{c.evidence} x{c.ratio:g}" for c in raising[:3])
         reason = f"{top.title} (p={top.probability:.2f}): {shown}"

@@ -3,7 +3,8 @@
 `RULE:pass` when the rule passes on every fold where it has data;
 `RULE:fail` when it does not pass (warn or fail) on at least one;
 `RULE:below` / `RULE:above` for the side a range rule missed on;
-`trend.CLASS` when at least half the forecast folds have that trend;
+`trend.CLASS` when at least half the forecast folds have that trend (a
+plateau whose forecast reaches the target counts as `trend.converged`);
 `forecast.reaches_target` / `forecast.misses_target` by the folds' on-track answers;
 `overfitting` when a declining fold's train loss still falls.
 Each signal carries the log lines behind it.
@@ -34,10 +35,14 @@ def signals(findings: list[Finding], forecasts: list[Forecast]) -> dict[str, lis
         for side, _ in sides.most_common():
             found[f"{rule}:{side}"] = sorted({line for f in bad if f.direction == side for line in f.lines})[:5]
     if forecasts:
-        trends = Counter(fc.trend for fc in forecasts)
+        # A plateau at the target is convergence, not a stall.
+        def effective(fc: Forecast) -> str:
+            return "converged" if fc.trend == "plateau" and fc.on_track == "yes" else fc.trend
+
+        trends = Counter(effective(fc) for fc in forecasts)
         for trend, count in trends.items():
             if trend != "unknown" and count * 2 >= len(forecasts):
-                found[f"trend.{trend}"] = [line for fc in forecasts if fc.trend == trend for line in fc.lines][:5]
+                found[f"trend.{trend}"] = [line for fc in forecasts if effective(fc) == trend for line in fc.lines][:5]
         answers = Counter(fc.on_track for fc in forecasts)
         if answers["yes"] * 2 > len(forecasts):
             found["forecast.reaches_target"] = [line for fc in forecasts if fc.on_track == "yes" for line in fc.lines][:5]

@@ -2,14 +2,16 @@
 
 A saturating curve r(t) = a - b * exp(-t / tau) is fitted to val R2 against
 completed epochs t. For each tau on a log grid the model is linear in
-(a, b), solved by least squares with Huber reweighting (robust to a noisy
+(a, b), solved in closed form with Huber reweighting (robust to a noisy
 epoch); the tau with the smallest robust loss wins. A residual bootstrap
-with a fixed seed gives the 90% interval of the forecast.
+with a fixed seed gives the 90% interval of the forecast; all bootstrap
+fits are solved together as one array computation.
 
 The forecast is made at a horizon of `extrapolation_factor` times the
 epochs seen: "where would this fold be if it kept training". With fewer
-than `min_points` epochs, or an interval wider than `max_interval`, the
-answer is `uncertain` and no number is given.
+than `min_points` epochs, points scattering around the curve by more than
+`max_residual`, an oscillating fold, or an interval wider than
+`max_interval`, the answer is `uncertain` and no number is given.
 """
 
 from __future__ import annotations
@@ -48,12 +50,24 @@ class Forecast(BaseModel):
 
 
 _SPARK = " .:-=+*#%@"
+SPARK_WIDTH = 40
 
 
-def sparkline(values: list[float], low: float, high: float) -> str:
-    """An ASCII sparkline (no special glyphs, safe in any terminal and CI log)."""
+def sparkline(values: list[float], low: float, high: float, width: int = SPARK_WIDTH) -> str:
+    """An ASCII sparkline (no special glyphs, safe in any terminal and CI log).
+
+    Longer series are shown as `width` buckets, each at its best value; a
+    bucket holding a non-finite value shows `!`.
+    """
     if not values:
         return ""
+    if len(values) > width:
+        size = len(values) / width
+        buckets = [values[int(i * size):int((i + 1) * size)] for i in range(width)]
+        values = [
+            float("nan") if any(not math.isfinite(v) for v in bucket) else max(bucket)
+            for bucket in buckets if bucket
+        ]
     span = high - low or 1.0
     chars = []
     for value in values:
@@ -65,28 +79,44 @@ def sparkline(values: list[float], low: float, high: float) -> str:
     return "".join(chars)
 
 
-def _fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
-    """(a, b, tau, robust loss) of the best saturating fit, or None."""
+_TAUS = 40
+_IRLS_ROUNDS = 4
+
+
+def _fit_many(t: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best saturating fit for each row of `ys` (shape (m, n)): arrays a, b, tau of length m.
+
+    For a fixed tau the model is linear in (a, b); the 2x2 weighted normal
+    equations are solved in closed form for every (row, tau) pair at once,
+    with a few rounds of Huber reweighting, and each row keeps the tau with
+    the smallest robust loss.
+    """
     span = float(t.max() - t.min()) or 1.0
-    best = None
-    design_one = np.ones_like(t)
-    for tau in np.geomspace(0.3, 20.0 * span, 40):
-        design = np.column_stack([design_one, -np.exp(-t / tau)])
-        weights = np.ones_like(t)
-        coef = None
-        for _ in range(4):  # Huber IRLS
-            sw = np.sqrt(weights)
-            coef, *_ = np.linalg.lstsq(design * sw[:, None], y * sw, rcond=None)
-            resid = y - design @ coef
-            scale = 1.4826 * float(np.median(np.abs(resid))) or 1e-9
-            k = 1.345 * scale
-            absr = np.abs(resid)
-            weights = np.where(absr <= k, 1.0, k / np.maximum(absr, 1e-12))
-        resid = y - design @ coef
-        loss = float(np.sum(weights * resid**2))
-        if best is None or loss < best[3]:
-            best = (float(coef[0]), float(coef[1]), float(tau), loss)
-    return best
+    taus = np.geomspace(0.3, 20.0 * span, _TAUS)
+    e = np.exp(-t[None, :] / taus[:, None])[None, :, :]  # (1, k, n)
+    y = ys[:, None, :]  # (m, 1, n)
+    w = np.ones((ys.shape[0], taus.size, t.size))
+    for _ in range(_IRLS_ROUNDS):
+        sw, swe, swee = w.sum(-1), (w * e).sum(-1), (w * e * e).sum(-1)
+        swy, swey = (w * y).sum(-1), (w * e * y).sum(-1)
+        det = sw * swee - swe * swe
+        det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+        a = (swee * swy - swe * swey) / det
+        b = (swe * swy - sw * swey) / det
+        resid = y - (a[..., None] - b[..., None] * e)
+        scale = 1.4826 * np.median(np.abs(resid), axis=-1, keepdims=True)
+        k = 1.345 * np.maximum(scale, 1e-9)
+        absr = np.abs(resid)
+        w = np.where(absr <= k, 1.0, k / np.maximum(absr, 1e-12))
+    loss = (w * resid**2).sum(-1)
+    best = np.argmin(loss, axis=1)
+    rows = np.arange(ys.shape[0])
+    return a[rows, best], b[rows, best], taus[best]
+
+
+def _fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    a, b, tau = _fit_many(t, y[None, :])
+    return float(a[0]), float(b[0]), float(tau[0])
 
 
 def _curve(a: float, b: float, tau: float, t: float) -> float:
@@ -101,7 +131,9 @@ def classify(t: np.ndarray, y: np.ndarray, train_loss: list[float | None], cfg: 
     peak = int(np.argmax(y))
     drop = float(y[peak] - y[-1])
     after_peak = len(y) - 1 - peak
-    if drop >= cfg.decline_drop and after_peak >= 2 and slope < 0:
+    # Judged from the peak on: a slow decline hides in a short recent window.
+    since_peak = float(np.polyfit(t[peak:], y[peak:], 1)[0]) if after_peak >= 2 else 0.0
+    if drop >= cfg.decline_drop and after_peak >= 2 and since_peak < 0:
         losses = [v for v in train_loss[peak:] if v is not None and math.isfinite(v)]
         overfitting = len(losses) >= 2 and losses[-1] < losses[0]
         return "declining", slope, overfitting
@@ -111,7 +143,7 @@ def classify(t: np.ndarray, y: np.ndarray, train_loss: list[float | None], cfg: 
         share = reversals / (len(steps) - 1)
         amplitude = float(np.mean(np.abs(steps)))
         net = abs(float(y[-1] - y[0])) / len(steps)
-        if share >= cfg.oscillation_share and amplitude > 2 * max(net, cfg.rising_slope):
+        if share >= cfg.oscillation_share and amplitude >= cfg.oscillation_amplitude and amplitude > 2 * net:
             return "oscillating", slope, False
     if slope > cfg.rising_slope:
         return "rising", slope, False
@@ -154,16 +186,19 @@ def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], tar
         what = "overfitting: train loss still falls" if fc.overfitting else "past its peak"
         fc.reason = f"R2 peaked at {fc.best_r2:.3f} after {fc.best_epoch} epochs and fell to {fc.last_r2:.3f} ({what})"
         return fc
-    fit = _fit(t, y)
-    a, b, tau, _ = fit
-    fitted = np.array([_curve(a, b, tau, ti) for ti in t])
+    a, b, tau = _fit(t, y)
+    fitted = a - b * np.exp(-t / tau)
     resid = y - fitted
+    scatter = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+    if fc.trend == "oscillating" or scatter > cfg.max_residual:
+        fc.on_track = "uncertain"
+        fc.reason = (f"too noisy to forecast: R2 scatters by {scatter:.3f} around the fitted curve"
+                     if scatter > cfg.max_residual else "R2 oscillates: no curve describes it")
+        return fc
     rng = np.random.default_rng(cfg.seed)
-    samples = []
-    for _ in range(cfg.bootstrap):
-        y_star = fitted + rng.choice(resid, size=len(resid), replace=True)
-        boot = _fit(t, y_star)
-        samples.append(_curve(boot[0], boot[1], boot[2], horizon))
+    y_star = fitted[None, :] + rng.choice(resid, size=(cfg.bootstrap, len(resid)), replace=True)
+    boot_a, boot_b, boot_tau = _fit_many(t, y_star)
+    samples = boot_a - boot_b * np.exp(-horizon / boot_tau)
     low, high = (float(v) for v in np.percentile(samples, [5, 95]))
     point = _curve(a, b, tau, horizon)
     if high - low > cfg.max_interval:

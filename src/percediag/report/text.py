@@ -42,8 +42,10 @@ def _value(finding: Finding) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
         if abs(value) >= 1e-3 or value == 0:
-            return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.0f}"
+            return f"{value:.4g}"
         return f"{value:.1e}"
     if isinstance(value, int):
         return f"{value:,}"
@@ -102,7 +104,7 @@ def _category(report: Report, category: str) -> Group | None:
     table.add_column("check", no_wrap=True)
     for fold in folds:
         table.add_column(_fold_label(fold), no_wrap=True)
-    table.add_column("expected", overflow="fold")
+    table.add_column("expected", overflow="fold", min_width=14)
     for rule, cells in by_rule.items():
         # The section title names the category; the row needs only the rest of the id.
         row: list[Text | str] = [rule.split(".", 1)[1] if "." in rule else rule]

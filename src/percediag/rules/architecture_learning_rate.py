@@ -22,7 +22,7 @@ from pydantic import Field
 
 from percediag.findings import Finding
 from percediag.model import Run
-from percediag.parse.numbers import to_float
+from percediag.parsers.numbers import to_float
 from percediag.settings import RuleOptions, Settings
 
 ID = "architecture.learning_rate"

@@ -24,7 +24,7 @@ from pydantic import field_validator
 
 from percediag.findings import Finding
 from percediag.model import Run
-from percediag.parse.activation import parse_head
+from percediag.parsers.activation import parse_head
 from percediag.settings import RuleOptions, Settings
 
 ID = "architecture.prediction_head"

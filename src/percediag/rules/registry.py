@@ -56,15 +56,13 @@ def module_for(rule_id: str) -> ModuleType | None:
     return None
 
 
-_options_cache: dict[tuple[int, str], Any] = {}
-
-
 def options_for(settings: Settings, rule_id: str) -> Any:
-    key = (id(settings), rule_id)
-    if key not in _options_cache:
+    """The rule's validated options, cached on the settings object they belong to."""
+    cache = settings.options_cache
+    if rule_id not in cache:
         module = module_for(rule_id)
-        _options_cache[key] = module.Options.model_validate(settings.rules[module.ID])
-    return _options_cache[key]
+        cache[rule_id] = module.Options.model_validate(settings.rules[module.ID])
+    return cache[rule_id]
 
 
 def validate_rules(settings: Settings) -> None:

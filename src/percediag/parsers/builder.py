@@ -1,0 +1,191 @@
+"""Assembles parsed blocks into runs and folds.
+
+The builder owns the structure of the log: which fold a block belongs to and
+where a new run starts. A new run starts at a training configuration block
+or a cross-validation banner when the current run already trained, when a
+fold id comes back after it had epochs, or when epoch numbers go backwards
+within a fold (a restart appended to the same file).
+"""
+
+from __future__ import annotations
+
+from percediag.model import (
+    ActivationCheck,
+    Aggregate,
+    CrashInfo,
+    DimensionTable,
+    Epoch,
+    Fold,
+    FoldHeader,
+    FoldSummary,
+    GradientStep,
+    Log,
+    ModelSummary,
+    ParseWarning,
+    Run,
+    StopEvent,
+    TestResults,
+    TrainingConfig,
+)
+from percediag.parsers.gradient import GradientAccumulator
+
+# Parse warnings kept verbatim; past this they are only counted.
+MAX_WARNINGS = 200
+
+
+class Builder:
+    def __init__(self, source: str) -> None:
+        self.log = Log(source=source)
+        self.run = Run(index=0, line=1)
+        self.log.runs.append(self.run)
+        self.fold: Fold | None = None
+        self._gradients: dict[int, GradientAccumulator] = {}
+        self.dropped_warnings = 0
+        self.last_line = 0
+
+    # -- structure -------------------------------------------------------
+
+    def warn(self, lineno: int, message: str) -> None:
+        if len(self.log.warnings) < MAX_WARNINGS:
+            self.log.warnings.append(ParseWarning(line=lineno, message=message))
+        else:
+            self.dropped_warnings += 1
+
+    def _run_started(self) -> bool:
+        return bool(self.run.folds or self.run.aggregate or self.run.test or self.run.crash)
+
+    def new_run(self, lineno: int) -> None:
+        self._close_run(lineno - 1)
+        self.run = Run(index=len(self.log.runs), line=lineno)
+        self.log.runs.append(self.run)
+        self.fold = None
+
+    def _close_run(self, end_line: int) -> None:
+        self.run.end_line = max(end_line, self.run.line)
+        for fold in self.run.folds:
+            accumulator = self._gradients.pop(id(fold), None)
+            if accumulator is not None:
+                fold.gradients = accumulator.to_model()
+
+    def _open_fold(self, fold_id: int | None, lineno: int) -> Fold:
+        fold = Fold(fold=fold_id, line=lineno)
+        self.run.folds.append(fold)
+        self.fold = fold
+        return fold
+
+    def _mark_crash_not_terminal(self) -> None:
+        if self.run.crash is not None:
+            self.run.crash.terminal = False
+
+    def current_fold(self, lineno: int) -> Fold:
+        """The fold a block without a fold id belongs to (opened if none is)."""
+        if self.fold is None or self.fold.finished:
+            return self._open_fold(None, lineno)
+        return self.fold
+
+    def _fold_for(self, fold_id: int, lineno: int) -> Fold:
+        fold = self.fold
+        if fold is not None and fold.fold is None and not fold.epochs:
+            fold.fold = fold_id  # a header-less fold learns its id from its first epoch
+            return fold
+        if fold is not None and fold.fold == fold_id:
+            return fold
+        for earlier in reversed(self.run.folds):
+            if earlier.fold == fold_id and not earlier.finished:
+                self.fold = earlier
+                return earlier
+        return self._open_fold(fold_id, lineno)
+
+    # -- records ---------------------------------------------------------
+
+    def add_config(self, record: TrainingConfig) -> None:
+        if self._run_started() or self.run.config is not None:
+            self.new_run(record.line)
+        self.run.config = record
+
+    def start_cross_validation(self, lineno: int, folds: int) -> None:
+        if self._run_started():
+            self.new_run(lineno)
+        self.run.cv_folds = folds
+
+    def add_fold_header(self, record: FoldHeader) -> None:
+        self._mark_crash_not_terminal()
+        if any(f.fold == record.fold and (f.epochs or f.summary) for f in self.run.folds):
+            self.new_run(record.line)
+        fold = self._open_fold(record.fold, record.line)
+        fold.header = record
+
+    def add_activation(self, record: ActivationCheck) -> None:
+        self._mark_crash_not_terminal()
+        fold = self.current_fold(record.line)
+        if fold.activation is not None and fold.epochs:
+            # A second check after training started: a restart without headers.
+            self.new_run(record.line)
+            fold = self._open_fold(None, record.line)
+        fold.activations += 1
+        if fold.activation is None:
+            fold.activation = record
+
+    def add_gradient(self, step: GradientStep, lines: list[int]) -> None:
+        self._mark_crash_not_terminal()
+        fold = self.current_fold(step.line)
+        accumulator = self._gradients.get(id(fold))
+        if accumulator is None:
+            accumulator = self._gradients[id(fold)] = GradientAccumulator()
+        accumulator.add(step, lines)
+
+    def add_epoch(self, record: Epoch) -> None:
+        self._mark_crash_not_terminal()
+        fold = self._fold_for(record.fold, record.line)
+        if fold.epochs and record.epoch <= fold.epochs[-1].epoch:
+            self.warn(record.line, f"fold {record.fold}: epoch {record.epoch} after epoch {fold.epochs[-1].epoch}; a new run starts here")
+            self.new_run(record.line)
+            fold = self._open_fold(record.fold, record.line)
+        fold.epochs.append(record)
+        fold.end_line = record.line
+
+    def add_summary(self, record: FoldSummary) -> None:
+        fold = self._fold_for(record.fold, record.line)
+        fold.summary = record
+        fold.end_line = record.line
+        self.fold = None
+
+    def add_stop(self, record: StopEvent) -> None:
+        if self.fold is not None and self.fold.epochs and self.fold.summary is None:
+            self.fold.stops.append(record)
+            self.fold.end_line = record.line
+        else:
+            self.run.stops.append(record)
+
+    def add_model_summary(self, record: ModelSummary) -> None:
+        if self.run.model_summary is None:
+            self.run.model_summary = record
+
+    def add_aggregate(self, record: Aggregate) -> None:
+        self.run.aggregate = record
+        self.fold = None
+
+    def add_test(self, record: TestResults) -> None:
+        self.run.test = record
+
+    def add_dimensions(self, record: DimensionTable) -> None:
+        self.run.dimensions = record
+
+    def add_crash(self, record: CrashInfo) -> None:
+        self.run.crash = record
+
+    # -- end -------------------------------------------------------------
+
+    def finish(self, last_line: int) -> Log:
+        self._close_run(last_line)
+        self.log.lines = last_line
+        # A leading run with nothing in it (text before the first banner) is not a run.
+        runs = [r for r in self.log.runs if r.config or r.folds or r.aggregate or r.test or r.crash or r.dimensions]
+        if not runs:
+            runs = self.log.runs[-1:]
+        for index, run in enumerate(runs):
+            run.index = index
+        self.log.runs = runs
+        if self.dropped_warnings:
+            self.log.notes.append(f"{self.dropped_warnings} further parse warning(s) not listed")
+        return self.log

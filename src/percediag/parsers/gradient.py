@@ -1,0 +1,226 @@
+"""Gradient monitor: `[GRAD] Step N: total=..., loss=...` and its three detail lines.
+
+Printed for the first five steps and then every 100 steps, so a long run
+holds thousands. They are folded into running statistics (Welford) plus a
+bounded sample of steps: memory stays constant whatever the log size.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from typing import TYPE_CHECKING
+
+from percediag.model import GradientStats, GradientStep, SeriesStats
+from percediag.parsers.block import Block, Feed
+from percediag.parsers.numbers import NUM, to_float
+
+if TYPE_CHECKING:
+    from percediag.parsers.builder import Builder
+
+MARKER = r"\[GRAD\] Step"
+
+_HEADER = re.compile(r"\[GRAD\] Step\s+(\d{1,12}):?(.*)")
+_PAIR = re.compile(r"(\w+)=(" + NUM + r")")
+_CONTEXT = re.compile(r"context_vectors=(" + NUM + r")\s*(?:\[([^\]]{0,80})\])?")
+_BALANCE = re.compile(r"Balance \(head/encoder\):\s*(" + NUM + r")x?\s*(?:\[([^\]]{0,80})\])?")
+_COMPONENTS = re.compile(r"han=")
+
+# Steps kept verbatim per fold: the first ones (where collapse and explosion
+# show) and the most recent ones.
+SAMPLE_HEAD = 10
+SAMPLE_TAIL = 10
+# Values kept for the median; beyond this, every other value is dropped
+# (a deterministic thinning that keeps the median representative).
+MEDIAN_RESERVOIR = 512
+NONFINITE_LINES_KEPT = 5
+
+
+class RunningSeries:
+    """Welford mean/variance, extremes and a thinned reservoir for the median."""
+
+    __slots__ = ("count", "nonfinite", "mean", "m2", "min", "max", "min_line", "max_line", "values", "stride", "_skip")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.nonfinite = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+        self.min_line: int | None = None
+        self.max_line: int | None = None
+        self.values: list[float] = []
+        self.stride = 1
+        self._skip = 0
+
+    def add(self, value: float, lineno: int) -> None:
+        if not math.isfinite(value):
+            self.nonfinite += 1
+            return
+        self.count += 1
+        delta = value - self.mean
+        self.mean += delta / self.count
+        self.m2 += delta * (value - self.mean)
+        if value < self.min:
+            self.min, self.min_line = value, lineno
+        if value > self.max:
+            self.max, self.max_line = value, lineno
+        self._skip += 1
+        if self._skip >= self.stride:
+            self._skip = 0
+            self.values.append(value)
+            if len(self.values) >= MEDIAN_RESERVOIR:
+                self.values = self.values[::2]
+                self.stride *= 2
+
+    def to_model(self) -> SeriesStats:
+        if self.count == 0:
+            return SeriesStats(nonfinite=self.nonfinite)
+        ordered = sorted(self.values)
+        mid = len(ordered) // 2
+        median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+        std = math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else 0.0
+        return SeriesStats(
+            count=self.count,
+            nonfinite=self.nonfinite,
+            min=self.min,
+            max=self.max,
+            mean=self.mean,
+            std=std,
+            median=median,
+            min_line=self.min_line,
+            max_line=self.max_line,
+        )
+
+
+class GradientAccumulator:
+    """Everything a fold's gradient steps say, in constant memory."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.first_line: int | None = None
+        self.last_line: int | None = None
+        self.series = {name: RunningSeries() for name in ("total", "loss", "balance", "head", "encoder", "context_vectors")}
+        self.flags: dict[str, int] = {}
+        self.flag_lines: dict[str, int] = {}
+        self.context_not_learning = 0
+        self.context_not_learning_line: int | None = None
+        self.context_unresolved: dict[str, int] = {}
+        self.context_unresolved_line: int | None = None
+        self.context_resolution: float | None = None
+        self.nonfinite_lines: list[int] = []
+        self.head_sample: list[GradientStep] = []
+        self.tail_sample: deque[GradientStep] = deque(maxlen=SAMPLE_TAIL)
+
+    def add(self, step: GradientStep, lines: list[int]) -> None:
+        self.steps += 1
+        if self.first_line is None:
+            self.first_line = step.line
+        self.last_line = lines[-1]
+        values = {
+            "total": step.total,
+            "loss": step.loss,
+            "balance": step.balance,
+            "head": step.head,
+            "context_vectors": step.context_vectors,
+        }
+        if step.context_vectors == 0.0 and step.context_resolution is not None:
+            # Printed as 0 at a fixed number of decimals: the true value is
+            # somewhere below the resolution, not necessarily zero.
+            values.pop("context_vectors")
+            flag = step.context_flag or "no flag"
+            self.context_unresolved[flag] = self.context_unresolved.get(flag, 0) + 1
+            self.context_resolution = step.context_resolution
+            if self.context_unresolved_line is None:
+                self.context_unresolved_line = step.line
+        if step.han is not None and step.contractor is not None:
+            values["encoder"] = step.han + step.contractor
+        nonfinite = False
+        for name, value in values.items():
+            if value is not None:
+                self.series[name].add(value, step.line)
+                nonfinite = nonfinite or not math.isfinite(value)
+        for value in (step.han, step.contractor, step.attn):
+            if value is not None and not math.isfinite(value):
+                nonfinite = True
+        if step.balance_flag and "NAN" in step.balance_flag.upper():
+            nonfinite = True
+        if nonfinite and len(self.nonfinite_lines) < NONFINITE_LINES_KEPT:
+            self.nonfinite_lines.append(step.line)
+        if step.balance_flag:
+            self.flags[step.balance_flag] = self.flags.get(step.balance_flag, 0) + 1
+            self.flag_lines.setdefault(step.balance_flag, step.line)
+        if step.context_flag and "not learning" in step.context_flag.lower():
+            self.context_not_learning += 1
+            if self.context_not_learning_line is None:
+                self.context_not_learning_line = step.line
+        if len(self.head_sample) < SAMPLE_HEAD:
+            self.head_sample.append(step)
+        else:
+            self.tail_sample.append(step)
+
+    def to_model(self) -> GradientStats:
+        return GradientStats(
+            steps=self.steps,
+            first_line=self.first_line,
+            last_line=self.last_line,
+            total=self.series["total"].to_model(),
+            loss=self.series["loss"].to_model(),
+            balance=self.series["balance"].to_model(),
+            head=self.series["head"].to_model(),
+            encoder=self.series["encoder"].to_model(),
+            context_vectors=self.series["context_vectors"].to_model(),
+            flags=self.flags,
+            flag_lines=self.flag_lines,
+            context_not_learning=self.context_not_learning,
+            context_not_learning_line=self.context_not_learning_line,
+            context_unresolved=self.context_unresolved,
+            context_unresolved_line=self.context_unresolved_line,
+            context_resolution=self.context_resolution,
+            nonfinite_lines=self.nonfinite_lines,
+            sample=self.head_sample + list(self.tail_sample),
+        )
+
+
+class GradientBlock(Block):
+    kind = "gradient step"
+    max_noise = 0
+
+    def __init__(self, lineno: int, text: str) -> None:
+        super().__init__(lineno)
+        match = _HEADER.search(text)
+        self.step = GradientStep(line=lineno, step=int(match.group(1)) if match else -1)
+        self.lines = [lineno]
+        if match:
+            for key, value in _PAIR.findall(match.group(2)):
+                if key in ("total", "loss"):
+                    setattr(self.step, key, to_float(value))
+
+    def take(self, lineno: int, text: str) -> Feed | None:
+        step = self.step
+        if _COMPONENTS.search(text):
+            for key, value in _PAIR.findall(text):
+                if key in ("han", "contractor", "attn", "head"):
+                    setattr(step, key, to_float(value))
+            self.lines.append(lineno)
+            return Feed.TAKEN
+        if match := _CONTEXT.search(text):
+            raw = match.group(1)
+            step.context_vectors = to_float(raw)
+            decimals = len(raw.partition(".")[2]) if "." in raw and "e" not in raw.lower() else None
+            if decimals is not None:
+                step.context_resolution = 0.5 * 10.0 ** -decimals
+            step.context_flag = match.group(2)
+            self.lines.append(lineno)
+            return Feed.TAKEN
+        if match := _BALANCE.search(text):
+            step.balance = to_float(match.group(1))
+            step.balance_flag = match.group(2)
+            self.lines.append(lineno)
+            return Feed.DONE
+        return Feed.REJECT
+
+    def finish(self, builder: Builder) -> None:
+        builder.add_gradient(self.step, self.lines)

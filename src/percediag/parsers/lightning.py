@@ -1,0 +1,45 @@
+"""Lightning's own lines that matter: stop reasons, interruption, model size, the CV header.
+
+`Trainer.fit` stopped (max epochs), early stopping's `Signaling Trainer to
+stop`, `Detected KeyboardInterrupt`, the model summary's `Total params`, and
+the trainer's `K-FOLD CROSS-VALIDATION` banner (a new run starts there).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from percediag.model import ModelSummary, StopEvent
+from percediag.parsers.numbers import NUM, to_float
+
+if TYPE_CHECKING:
+    from percediag.parsers.builder import Builder
+
+MARKER = (
+    r"`Trainer\.fit` stopped|Signaling Trainer to stop|Detected KeyboardInterrupt|Total params"
+    r"|^\s*#*\s*\d{1,3}-FOLD CROSS-VALIDATION\s*$"
+)
+
+_TOTAL = re.compile(r"(?:Total params:?\s*(" + NUM + r")\s*([KMB])?|(" + NUM + r")\s*([KMB])?\s+Total params)")
+_CV = re.compile(r"(\d{1,3})-FOLD CROSS-VALIDATION")
+_SCALE = {None: 1, "": 1, "K": 1e3, "M": 1e6, "B": 1e9}
+
+
+def handle(lineno: int, text: str, builder: Builder) -> None:
+    if "Trainer.fit" in text:
+        builder.add_stop(StopEvent(line=lineno, kind="max_epochs", text=text.strip()))
+    elif "Signaling Trainer to stop" in text:
+        builder.add_stop(StopEvent(line=lineno, kind="early_stopping", text=text.strip()))
+    elif "Detected KeyboardInterrupt" in text:
+        builder.add_stop(StopEvent(line=lineno, kind="interrupted", text=text.strip()))
+    elif "Total params" in text:
+        match = _TOTAL.search(text)
+        if match:
+            number = match.group(1) or match.group(3)
+            scale = match.group(2) or match.group(4)
+            value = to_float(number)
+            total = value * _SCALE[scale] if value is not None else None
+            builder.add_model_summary(ModelSummary(line=lineno, total_params=total, text=text.strip()))
+    elif match := _CV.search(text):
+        builder.start_cross_validation(lineno, int(match.group(1)))

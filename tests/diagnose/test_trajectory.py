@@ -1,0 +1,83 @@
+import math
+
+import numpy as np
+
+from percediag.diagnose.trajectory import forecast_fold, sparkline
+from percediag.settings import build_settings
+from tests.helpers import curve_lines, parse_text
+
+CFG = build_settings("round5").trajectory
+MILESTONES = {5: 0.0, 10: 0.05, 20: 0.15}
+
+
+def forecast(values, losses=None):
+    fold = parse_text(curve_lines(0, values, losses)).folds[0]
+    return forecast_fold(fold, CFG, MILESTONES, 0.30)
+
+
+def saturating(a, b, tau, n, noise=0.0, seed=1):
+    rng = np.random.default_rng(seed)
+    return [round(a - b * math.exp(-(t + 1) / tau) + rng.normal(0, noise), 4) for t in range(n)]
+
+
+def test_rising_curve_is_forecast_above_its_best_with_an_interval():
+    fc = forecast(saturating(0.36, 0.45, 12.0, 20, noise=0.004))
+    assert fc.trend == "rising"
+    assert fc.projected > fc.best_r2
+    low, high = fc.interval
+    assert low <= fc.projected <= high and high - low <= CFG.max_interval
+    assert fc.horizon == 40
+    assert fc.epochs_to["R2>0"] is not None
+
+
+def test_recovers_the_asymptote_of_an_exact_curve():
+    fc = forecast(saturating(0.35, 0.45, 3.0, 25))
+    assert abs(fc.asymptote - 0.35) < 0.005 and fc.on_track == "yes"
+
+
+def test_plateau_near_zero_is_not_on_track():
+    fc = forecast(saturating(0.02, 0.12, 2.0, 25, noise=0.003))
+    assert fc.trend == "plateau" and fc.on_track == "no"
+
+
+def test_few_points_are_uncertain_without_a_number():
+    fc = forecast([0.0, 0.05, 0.09])
+    assert fc.on_track == "uncertain" and fc.projected is None and "needs 5" in fc.reason
+
+
+def test_noisy_points_are_uncertain_without_a_number():
+    rng = np.random.default_rng(3)
+    fc = forecast([round(0.1 + 0.01 * t + rng.normal(0, 0.06), 4) for t in range(10)])
+    assert fc.on_track == "uncertain" and fc.projected is None
+
+
+def test_declining_with_falling_train_loss_is_overfitting():
+    values = [0.05, 0.12, 0.18, 0.21, 0.22, 0.20, 0.18, 0.16, 0.14, 0.12]
+    losses = [0.02 - 0.0015 * i for i in range(10)]
+    fc = forecast(values, losses)
+    assert fc.trend == "declining" and fc.overfitting and fc.best_epoch == 5
+
+
+def test_oscillating():
+    fc = forecast([0.05, 0.15, 0.03, 0.16, 0.02, 0.14, 0.04, 0.15, 0.03, 0.16])
+    assert fc.trend == "oscillating"
+
+
+def test_diverged():
+    fc = forecast([0.05, 0.1, float("nan")])
+    assert fc.trend == "diverged" and fc.on_track == "no"
+
+
+def test_reproducible():
+    values = saturating(0.3, 0.4, 8.0, 15, noise=0.01)
+    assert forecast(values) == forecast(values)
+
+
+def test_sparkline_is_ascii():
+    line = sparkline([0.0, 0.2, 0.4, float("nan")], 0.0, 0.4)
+    assert line == " =@!" and line.isascii()
+
+
+def test_long_sparklines_are_bucketed():
+    line = sparkline([i / 1000 for i in range(400)], 0.0, 0.4)
+    assert len(line) == 40 and line[0] == " " and line[-1] == "@"

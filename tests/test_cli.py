@@ -1,0 +1,167 @@
+"""The command line: exit codes, output contracts, errors as one line."""
+
+import gzip
+import json
+
+import pytest
+
+from tests.helpers import EXAMPLES, REAL, run_cli
+
+
+def test_check_text_report_sections_and_exit_1_on_fail():
+    code, out, err = run_cli(["check", str(REAL / "round5.log")])
+    assert code == 1 and err == ""
+    for section in ("Round assessment", "Architecture verification", "Activation health", "Gradient balance",
+                    "R2 progression", "R2 trajectory by fold", "Baselines", "Next fixes"):
+        assert section in out
+    assert "pytorch-default-init" in out
+    assert "\x1b[" not in out  # no colour outside a terminal / with NO_COLOR
+
+
+def test_check_exit_0_on_a_healthy_run():
+    code, out, _ = run_cli(["check", str(EXAMPLES / "healthy-sota.log"), "--profile", "round6"])
+    assert code == 0 and out.startswith("percediag")
+
+
+def test_warn_only_run_exits_0_and_fail_on_warn_exits_1():
+    log = str(EXAMPLES / "seed-dialect.log")
+    assert run_cli(["check", log])[0] == 0
+    assert run_cli(["check", log, "--fail-on", "warn"])[0] == 1
+    assert run_cli(["check", str(REAL / "round6.log"), "--fail-on", "never"])[0] == 0
+
+
+def test_json_contract():
+    code, out, err = run_cli(["check", str(REAL / "round5.log"), "--format", "json"])
+    assert code == 1 and err == ""
+    report = json.loads(out)
+    assert report["schema_version"] == 1 and report["status"] == "fail"
+    finding = report["findings"][0]
+    assert set(finding) >= {"rule", "category", "status", "fold", "value", "expected", "message", "lines"}
+    assert {f["status"] for f in report["findings"]} <= {"pass", "warn", "fail", "missing"}
+    fix = report["fixes"][0]
+    assert set(fix) >= {"id", "rank", "title", "score", "evidence", "reason", "tried"} and fix["rank"] == 1
+    assert report["records"]["folds"][0]["epochs"][0]["line"] == 188
+    categories = [f["category"] for f in report["findings"]]
+    order = ["architecture", "activation", "gradient", "progression", "baseline", "run", "log"]
+    assert categories == sorted(categories, key=order.index)
+    assert {"forecast", "causes", "assessment", "dimensions"} <= set(report)
+
+
+def test_parse_json_shape():
+    code, out, _ = run_cli(["parse", str(REAL / "round5.log"), "--format", "json"])
+    data = json.loads(out)
+    assert code == 0 and data["schema_version"] == 1
+    fold = data["runs"][0]["folds"][0]
+    assert fold["fold"] == 1 and fold["epochs"][0] == {
+        "line": 188, "fold": 1, "epoch": 0, "train_loss": 0.0129, "val_loss": 0.0157, "val_r2": -0.1334,
+        "lr": 5e-05, "time_s": 8.5, "best": True}
+    assert {"activation", "gradients", "summary"} <= set(fold)
+    assert {"config", "aggregate", "test"} <= set(data["runs"][0])
+
+
+def test_stdin_dash_and_implicit(tmp_path):
+    data = (REAL / "round5.log").read_bytes()
+    code, out, _ = run_cli(["check", "-", "--format", "json"], stdin=data)
+    assert code == 1 and json.loads(out)["source"] == "<stdin>"
+    code, out, _ = run_cli(["check", "--format", "json"], stdin=data)
+    assert json.loads(out)["status"] == "fail"
+
+
+def test_gzip_gives_the_same_findings(tmp_path):
+    path = tmp_path / "round5.log.gz"
+    path.write_bytes(gzip.compress((REAL / "round5.log").read_bytes()))
+    plain = json.loads(run_cli(["check", str(REAL / "round5.log"), "-f", "json"])[1])
+    zipped = json.loads(run_cli(["check", str(path), "-f", "json"])[1])
+    assert [(f["rule"], f["fold"], f["status"]) for f in plain["findings"]] == [(f["rule"], f["fold"], f["status"]) for f in zipped["findings"]]
+
+
+def test_several_paths_exit_with_the_worst():
+    code, out, _ = run_cli(["check", str(EXAMPLES / "healthy-sota.log"), str(REAL / "round5.log"), "-p", "round6", "-q"])
+    assert code == 1 and out.count("\n") >= 2
+    code, out, _ = run_cli(["check", str(EXAMPLES / "healthy-sota.log"), str(REAL / "round5.log"), "-p", "round6", "-f", "json"])
+    data = json.loads(out)
+    assert data["status"] == "fail" and len(data["reports"]) == 2
+
+
+def test_quiet_prints_one_summary_line():
+    code, out, _ = run_cli(["check", str(REAL / "round6.log"), "-q"])
+    assert code == 1 and len(out.strip().splitlines()) <= 2 and out.startswith("FAIL")
+
+
+def test_run_selection(tmp_path):
+    path = tmp_path / "two.log"
+    path.write_text((REAL / "round4.log").read_text() + (REAL / "round5.log").read_text())
+    last = json.loads(run_cli(["check", str(path), "-f", "json"])[1])
+    assert last["run"] == 1 and any("2 runs" in note for note in last["notes"])
+    both = json.loads(run_cli(["check", str(path), "-f", "json", "--run", "all"])[1])
+    assert [r["run"] for r in both["reports"]] == [0, 1]
+    first = json.loads(run_cli(["check", str(path), "-f", "json", "--run", "1"])[1])
+    assert first["records"]["config"]["round"] == 4
+    code, _, err = run_cli(["check", str(path), "--run", "3"])
+    assert code == 2 and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n   \n", b"just some text\nnothing else\n"])
+def test_no_data_is_a_failure_not_a_pass(tmp_path, content):
+    path = tmp_path / "empty.log"
+    path.write_bytes(content)
+    code, out, _ = run_cli(["check", str(path), "-f", "json"])
+    report = json.loads(out)
+    assert code == 1 and report["status"] == "fail"
+    assert any(f["rule"] == "log.no_data" and f["status"] == "fail" for f in report["findings"])
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["check", "/no/such/file.log"], "no such file"),
+    (["check", "--profile", "round55", "x"], "did you mean 'round5'"),
+    (["check", "--set", "activation.logit_std.min=2", "-"], "min (2.0) is above max"),
+    (["check", "--format", "yaml", "x"], "yaml"),
+    (["explain", "activation.logit"], "did you mean 'activation.logit_std'"),
+    (["check", "--tried", "no-such-fix", "-"], "unknown fix"),
+])
+def test_usage_and_input_errors_are_one_line_exit_2(args, needle):
+    code, out, err = run_cli(args, stdin=(REAL / "round5.log").read_bytes())
+    assert code == 2, (out, err)
+    assert err.startswith("percediag: error:") and err.count("\n") == 1 and needle in err
+    assert "Traceback" not in err and out == ""
+
+
+def test_binary_input_is_refused(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"PK\x03\x04\x00\x00\x08\x00" + bytes(range(256)) * 10)
+    code, _, err = run_cli(["check", str(path)])
+    assert code == 2 and "binary" in err and err.count("\n") == 1
+
+
+def test_rules_lists_every_rule_with_thresholds():
+    code, out, _ = run_cli(["rules"])
+    assert code == 0
+    for rule in ("activation.logit_std", "progression.epoch_20", "baseline.han_sota", "log.no_data"):
+        assert rule in out
+    assert "min=0.5" in out
+
+
+def test_explain_prints_the_module_doc():
+    code, out, _ = run_cli(["explain", "progression.epoch_10"])
+    assert code == 0 and "Epoch N-1" in out
+
+
+def test_profiles_and_fixes_and_config():
+    code, out, _ = run_cli(["profiles"])
+    assert code == 0 and {"round4", "round5", "round6", "generic"} <= set(out.split())
+    code, out, _ = run_cli(["fixes"])
+    assert code == 0 and "more-epochs" in out and "pytorch-default-init" in out
+    code, out, _ = run_cli(["config", "--profile", "round6", "--set", "activation.logit_std.min=0.4"])
+    assert code == 0
+    assert "rules.activation.logit_std.min" in out and "--set activation.logit_std.min" in out
+    assert "profile round6" in out and "profile generic" in out
+
+
+def test_python_api_renders_itself():
+    import percediag
+
+    report = percediag.check(str(REAL / "round5.log"))
+    assert report.status == "fail" and report.fixes[0].id == "pytorch-default-init"
+    assert "<" in report._repr_html_() and "Round assessment" in str(report)
+    assert percediag.check((REAL / "round5.log").read_text()).counts == report.counts
+    assert len(percediag.parse(str(REAL / "round4.log")).runs[0].folds) == 4
