@@ -165,3 +165,23 @@ def test_python_api_renders_itself():
     assert "<" in report._repr_html_() and "Round assessment" in str(report)
     assert percediag.check((REAL / "round5.log").read_text()).counts == report.counts
     assert len(percediag.parse(str(REAL / "round4.log")).runs[0].folds) == 4
+
+
+def test_notebook_path(tmp_path):
+    from tests import transforms
+
+    path = tmp_path / "train.ipynb"
+    path.write_bytes(transforms.notebook((REAL / "round5.log").read_text()))
+    code, out, _ = run_cli(["check", str(path), "-f", "json"])
+    report = json.loads(out)
+    assert code == 1 and report["fixes"][0]["id"] == "pytorch-default-init"
+    assert all(v.startswith("cell ") for v in report["locations"].values())
+    code, out, _ = run_cli(["check", str(path)])
+    assert "cell " in out
+
+
+def test_invalid_notebook_is_one_line(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text("{not json")
+    code, _, err = run_cli(["check", str(path)])
+    assert code == 2 and "not a valid notebook" in err and err.count("\n") == 1

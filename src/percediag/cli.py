@@ -101,8 +101,9 @@ def check(
     reports = []
     for source in _sources(paths or []):
         log = parse_source(source)
+        label = source.label if source.has_labels else None
         for index in select_runs(log, run):
-            reports.append(check_log(log, settings, index))
+            reports.append(check_log(log, settings, index, label))
     if output_format is Format.json:
         _emit_json(reports)
     else:

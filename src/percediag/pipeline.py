@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from percediag import __version__
@@ -49,7 +50,18 @@ def evaluate(run: Run, settings: Settings) -> list:
     return findings
 
 
-def check_log(log: Log, settings: Settings, run_index: int | None = None) -> Report:
+def _cited_lines(report: Report) -> set[int]:
+    cited = {line for f in report.findings for line in f.lines}
+    cited |= {line for f in report.fixes for line in f.lines}
+    cited |= {line for a in report.assessment for line in a.lines}
+    cited |= {line for fc in report.forecast for line in fc.lines}
+    cited |= {w.line for w in report.parse_warnings}
+    return cited
+
+
+def check_log(log: Log, settings: Settings, run_index: int | None = None,
+              label: Callable[[int], str] | None = None) -> Report:
+    """Judge one run of a parsed log. `label` names lines of sources that are not plain files."""
     index = len(log.runs) - 1 if run_index is None else run_index
     run = log.runs[index]
     findings = evaluate(run, settings)
@@ -76,7 +88,7 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None) -> Rep
     if others:
         spans = ", ".join(f"run {r.index + 1} (lines {r.line}-{r.end_line})" for r in others)
         notes.append(f"the log holds {len(log.runs)} runs; reporting run {index + 1} (lines {run.line}-{run.end_line}); also: {spans}")
-    return Report(
+    report = Report(
         version=__version__,
         source=log.source,
         profile=settings.profile,
@@ -95,6 +107,9 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None) -> Rep
         notes=notes,
         records=run,
     )
+    if label is not None:
+        report.locations = {line: label(line) for line in sorted(_cited_lines(report))}
+    return report
 
 
 def open_source(path_or_text: str | Path) -> LogSource:
@@ -110,9 +125,10 @@ def open_source(path_or_text: str | Path) -> LogSource:
 def check(path_or_text: str | Path, profile: str | None = None, *, run: str = "last", tried: list[str] | None = None) -> Report:
     """Check a log (a path, or the log's text) and return the Report of one run."""
     settings = build_settings(profile, tried=tried)
-    log = parse_source(open_source(path_or_text))
+    source = open_source(path_or_text)
+    log = parse_source(source)
     indices = select_runs(log, run)
-    return check_log(log, settings, indices[0])
+    return check_log(log, settings, indices[0], source.label if source.has_labels else None)
 
 
 def parse(path_or_text: str | Path) -> Log:

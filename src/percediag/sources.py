@@ -10,10 +10,17 @@ know how the text reached us:
   frames on one physical line; we keep the last non-empty frame, which is
   what a reader sees and where a log line printed after the bar lands;
 - ANSI escape sequences (colour, cursor moves);
-- tabs become spaces.
+- tabs become spaces;
+- a per-line prefix that repeats over the log (a timestamp with its log
+  level, `[stdout] `, a constant `[tag] ` or `name | `, Kaggle's time and
+  line counter) is detected on the first lines and stripped from every line
+  that carries it.
 
-Reading is streaming: the file is consumed in chunks and memory does not grow
-with its size.
+A notebook (`.ipynb`) is read as the text of its outputs, cell by cell, and
+each line remembers its cell and its line within that cell's output.
+
+Reading is streaming: a log file is consumed in chunks and memory does not
+grow with its size (a notebook is one JSON document and is read whole).
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import json
 import re
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -36,6 +45,28 @@ SNIFF_SIZE = 8192
 # Share of control bytes (other than tab, CR, LF, ESC, FF) above which a
 # sample is taken to be binary rather than a text log with a few bad bytes.
 BINARY_CONTROL_SHARE = 0.10
+
+# Lines inspected to detect a repeated prefix, and the share of non-empty
+# lines that must carry it.
+PREFIX_SNIFF_LINES = 400
+PREFIX_SHARE = 0.6
+
+# Each prefix pattern consumes the prefix and exactly one separating space,
+# so the log line's own indentation survives.
+_TIMESTAMP = (
+    r"\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?\]?"
+    r"(?: ?[-|]? ?\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?)?(?: [-|:])? ?"
+)
+_PREFIX_PATTERNS: dict[str, re.Pattern[str]] = {
+    "timestamp": re.compile(_TIMESTAMP),
+    "time of day": re.compile(r"\[?\d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?\]? ?"),
+    "stream tag": re.compile(r"\[(?:stdout|stderr)\] ?"),
+    "kaggle": re.compile(r" {0,8}\d{1,7}(?:\.\d{1,3})?s {1,8}\d{1,9} "),
+    "tag": re.compile(r"\[[^\]\s]{1,40}\] "),
+    "name": re.compile(r"[\w.-]{1,40} \| "),
+}
+# Patterns whose matched text must also be the same on the lines that carry it.
+_CONSTANT_PREFIXES = {"tag", "name"}
 
 _ANSI = re.compile(r"\x1b(?:\[[0-9;?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
@@ -101,6 +132,54 @@ def clean_line(raw: str, stats: SourceStats | None = None) -> str:
     return raw
 
 
+def detect_prefix(sample: list[str]) -> tuple[str, re.Pattern[str]] | None:
+    """The prefix pattern carried by most non-empty lines of `sample`, if any."""
+    lines = [line for line in sample if line.strip()]
+    if len(lines) < 3:
+        return None
+    for name, pattern in _PREFIX_PATTERNS.items():
+        matches = [m.group(0) for m in map(pattern.match, lines) if m is not None]
+        if len(matches) < PREFIX_SHARE * len(lines):
+            continue
+        if name in _CONSTANT_PREFIXES:
+            text, count = Counter(matches).most_common(1)[0]
+            if count < PREFIX_SHARE * len(lines):
+                continue
+            return name, re.compile(re.escape(text))
+        return name, pattern
+    return None
+
+
+def strip_prefixes(lines: Iterable[tuple[int, str]], stats: SourceStats) -> Iterator[tuple[int, str]]:
+    """Detect a repeated prefix on the first lines, then strip it wherever it appears."""
+    iterator = iter(lines)
+    head: list[tuple[int, str]] = []
+    for item in iterator:
+        head.append(item)
+        if len(head) >= PREFIX_SNIFF_LINES:
+            break
+    found = detect_prefix([text for _, text in head])
+    if found is None:
+        yield from head
+        yield from iterator
+        return
+    name, pattern = found
+    stripped = 0
+    match = pattern.match
+    for lineno, text in _chain(head, iterator):
+        m = match(text)
+        if m is not None:
+            stripped += 1
+            text = text[m.end():]
+        yield lineno, text
+    stats.notes.append(f"stripped a repeated {name} prefix from {stripped} line(s)")
+
+
+def _chain(first: list[tuple[int, str]], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    yield from first
+    yield from rest
+
+
 class LogSource:
     """A readable log: a path, a gzip file, or a binary stream such as stdin."""
 
@@ -108,6 +187,14 @@ class LogSource:
         self.name = name
         self._opener = opener
         self.stats = SourceStats(name=name)
+
+    def label(self, lineno: int) -> str:
+        """How to show a line number to the user."""
+        return f"line {lineno}"
+
+    @property
+    def has_labels(self) -> bool:
+        return False
 
     @classmethod
     def from_path(cls, path: str | Path) -> LogSource:
@@ -118,6 +205,8 @@ class LogSource:
             raise InputError(f"{path}: is a directory, not a log file")
         if path.suffix == ".gz":
             return cls(str(path), lambda: gzip.open(path, "rb"))
+        if path.suffix == ".ipynb":
+            return NotebookSource(str(path), lambda: open(path, "rb"))
         return cls(str(path), lambda: open(path, "rb"))
 
     @classmethod
@@ -137,7 +226,7 @@ class LogSource:
         except OSError as exc:
             raise InputError(f"{self.name}: cannot open: {exc.strerror or exc}") from exc
         try:
-            yield from self._decode_lines(handle, stats)
+            yield from strip_prefixes(self._decode_lines(handle, stats), stats)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(f"{self.name}: cannot read: {exc}") from exc
         finally:
@@ -182,3 +271,82 @@ class LogSource:
         stats.physical_lines = lineno
         if stats.bad_bytes:
             stats.notes.append(f"{stats.bad_bytes} byte(s) were not valid {encoding} and were replaced")
+
+
+class NotebookSource(LogSource):
+    """A Jupyter notebook: the text of its outputs, in cell order.
+
+    `stream` outputs give their `text`, results and displays their
+    `text/plain`, errors their traceback. Line numbers count the logical
+    lines of all outputs; `label()` turns one back into `cell N, line M`.
+    """
+
+    MAX_BYTES = 512 << 20
+
+    def __init__(self, name: str, opener) -> None:
+        super().__init__(name, opener)
+        self._locations: list[tuple[int, int]] = []
+
+    @property
+    def has_labels(self) -> bool:
+        return True
+
+    def label(self, lineno: int) -> str:
+        if 1 <= lineno <= len(self._locations):
+            cell, line = self._locations[lineno - 1]
+            return f"cell {cell}, line {line}"
+        return f"line {lineno}"
+
+    def lines(self) -> Iterator[tuple[int, str]]:
+        try:
+            with self._opener() as handle:
+                data = handle.read(self.MAX_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from exc
+        if len(data) > self.MAX_BYTES:
+            raise InputError(f"{self.name}: notebook larger than {self.MAX_BYTES >> 20} MiB")
+        try:
+            notebook = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{self.name}: not a valid notebook (JSON): {exc}") from exc
+        cells = notebook.get("cells") if isinstance(notebook, dict) else None
+        if not isinstance(cells, list):
+            raise InputError(f"{self.name}: not a notebook: no 'cells' list")
+        self.stats.encoding = "notebook"
+        self._locations = []
+        yield from strip_prefixes(self._cell_lines(cells), self.stats)
+
+    def _cell_lines(self, cells: list) -> Iterator[tuple[int, str]]:
+        lineno = 0
+        for cell_number, cell in enumerate(cells, 1):
+            if not isinstance(cell, dict):
+                continue
+            line_in_cell = 0
+            for text in _output_texts(cell.get("outputs") or []):
+                for raw in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
+                    lineno += 1
+                    line_in_cell += 1
+                    self._locations.append((cell_number, line_in_cell))
+                    yield lineno, clean_line(raw, self.stats)
+        self.stats.physical_lines = lineno
+
+
+def _output_texts(outputs: list) -> Iterator[str]:
+    for output in outputs:
+        if not isinstance(output, dict):
+            continue
+        kind = output.get("output_type")
+        if kind == "stream":
+            yield _joined(output.get("text", ""))
+        elif kind in ("execute_result", "display_data"):
+            data = output.get("data") or {}
+            if "text/plain" in data:
+                yield _joined(data["text/plain"])
+        elif kind == "error":
+            yield "\n".join(_joined(line) for line in output.get("traceback", []))
+
+
+def _joined(value: object) -> str:
+    if isinstance(value, list):
+        return "".join(str(part) for part in value)
+    return str(value)

@@ -37,7 +37,7 @@ class FoldHeaderBlock(Block):
 
     def take(self, lineno: int, text: str) -> Feed | None:
         rec = self.record
-        if _RULE.match(text):
+        if _RULE.match(text) or not text.strip():
             return Feed.TAKEN
         if match := _SAMPLES.search(text):
             rec.train_samples, rec.val_samples = int(match.group(1)), int(match.group(2))

@@ -200,6 +200,8 @@ class GradientBlock(Block):
 
     def take(self, lineno: int, text: str) -> Feed | None:
         step = self.step
+        if not text.strip():
+            return Feed.TAKEN  # a paste may gain blank lines inside the block
         if _COMPONENTS.search(text):
             for key, value in _PAIR.findall(text):
                 if key in ("han", "contractor", "attn", "head"):

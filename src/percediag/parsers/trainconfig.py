@@ -20,7 +20,8 @@ MARKER = r"TRAINING CONFIGURATION"
 _TITLE = re.compile(r"TRAINING CONFIGURATION\s*(?:\((.{0,200})\))?")
 _ROUND = re.compile(r"ROUND\s+(\d{1,3})", re.IGNORECASE)
 _RULE = re.compile(r"^\s*={10,}\s*$")
-_PAIR = re.compile(r"^\s+([A-Za-z_][\w.]{0,80}):\s+(\S.{0,500})$")
+# Indentation is optional: a paste may have lost it.
+_PAIR = re.compile(r"^\s*([A-Za-z_][\w.]{0,80}):\s+(\S.{0,500})$")
 
 
 class ConfigBlock(Block):
@@ -45,7 +46,9 @@ class ConfigBlock(Block):
             rec.lines[match.group(1)] = lineno
             return Feed.TAKEN
         if not text.strip():
-            return Feed.DONE if rec.values else Feed.TAKEN
+            # Blank lines do not end the block (a paste may gain them); the
+            # first line that is not `key: value` does.
+            return Feed.TAKEN
         return Feed.REJECT
 
     def finish(self, builder: Builder) -> None:

@@ -39,6 +39,10 @@ class Report(BaseModel):
     dimensions: DimensionView
     parse_warnings: list[ParseWarning]
     notes: list[str]
+    locations: dict[int, str] = Field(
+        default_factory=dict,
+        description="for notebooks: line number -> 'cell N, line M', for every line the report cites",
+    )
     records: Run
 
     def failed(self, level: str = "fail") -> bool:

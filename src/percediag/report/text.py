@@ -58,11 +58,14 @@ def _fold_label(fold: int | None) -> str:
     return "run" if fold is None else f"fold {fold}"
 
 
-def _lines(lines: list[int], limit: int = 4) -> str:
+def _lines(lines: list[int], limit: int = 4, locations: dict[int, str] | None = None) -> str:
     if not lines:
         return ""
+    more = ", ..." if len(lines) > limit else ""
+    if locations:
+        return "; ".join(locations.get(n, f"line {n}") for n in lines[:limit]) + more
     shown = ", ".join(str(n) for n in lines[:limit])
-    return f"line {shown}" if len(lines) == 1 else f"lines {shown}" + (", ..." if len(lines) > limit else "")
+    return f"line {shown}" if len(lines) == 1 else f"lines {shown}" + more
 
 
 def _header(report: Report) -> Group:
@@ -84,7 +87,7 @@ def _assessment(report: Report) -> Table:
     table.add_column("question", no_wrap=True, style="bold")
     table.add_column("answer", overflow="fold")
     for number, answer in enumerate(report.assessment, 1):
-        refs = f" [{_lines(answer.lines, 3)}]" if answer.lines else ""
+        refs = f" [{_lines(answer.lines, 3, report.locations)}]" if answer.lines else ""
         table.add_row(f"{number}.", status_text(answer.status), answer.question, answer.answer + refs)
     return table
 
@@ -126,7 +129,7 @@ def _category(report: Report, category: str) -> Group | None:
         first = bad[0]
         others = [_fold_label(f.fold) for f in bad[1:]]
         also = f" (also {', '.join(others)})" if others else ""
-        refs = f" [{_lines(first.lines)}]" if first.lines else ""
+        refs = f" [{_lines(first.lines, locations=report.locations)}]" if first.lines else ""
         where = f"{_fold_label(first.fold)}: " if first.fold is not None else ""
         details.append(Text.assemble("  ", status_text(first.status), f" {rule}  {where}{first.message}{also}{refs}"))
     return Group(table, *details)
@@ -184,7 +187,7 @@ def _fixes(report: Report) -> Group:
     for fix in ranked[:6]:
         items.append(Text.assemble(f"  {fix.rank}. ", (fix.id, "bold cyan"), f"  {fix.title}  (score {fix.score:.2f}, {fix.cost})"))
         items.append(Text(f"     change: {fix.change}"))
-        refs = f" [{_lines(fix.lines)}]" if fix.lines else ""
+        refs = f" [{_lines(fix.lines, locations=report.locations)}]" if fix.lines else ""
         items.append(Text(f"     why: {fix.reason}{refs}", style="dim"))
     if len(ranked) > 6:
         items.append(Text(f"  ... {len(ranked) - 6} more (see --format json)", style="dim"))
@@ -199,7 +202,8 @@ def _notes(report: Report) -> Group | None:
     for note in report.notes:
         items.append(Text(f"note: {note}", style="dim"))
     for warning in report.parse_warnings[:10]:
-        items.append(Text(f"parse warning: line {warning.line}: {warning.message}", style="yellow"))
+        where = report.locations.get(warning.line, f"line {warning.line}")
+        items.append(Text(f"parse warning: {where}: {warning.message}", style="yellow"))
     if len(report.parse_warnings) > 10:
         items.append(Text(f"... {len(report.parse_warnings) - 10} more parse warnings", style="yellow"))
     return Group(*items) if items else None
