@@ -31,8 +31,13 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 class Format(str, Enum):
+    auto = "auto"
     text = "text"
     json = "json"
+    markdown = "markdown"
+    github = "github"
+    junit = "junit"
+    sarif = "sarif"
 
 
 class ParseFormat(str, Enum):
@@ -86,7 +91,8 @@ def check(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     tried: TriedOpt = None,
-    output_format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    formats: Annotated[Optional[list[Format]], typer.Option("--format", "-f", help="Output format (repeatable; auto: github inside GitHub Actions, else text).")] = None,
+    outputs: Annotated[Optional[list[str]], typer.Option("--output", "-o", help="Write the format at the same position to FILE ('-': stdout; repeatable).")] = None,
     run: Annotated[str, typer.Option("--run", help="Which run of a log holding several: last, all, or a number from 1.")] = "last",
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest overall status that exits 1.")] = FailOn.fail,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
@@ -95,42 +101,56 @@ def check(
     """Judge a training log against the active profile and rank the next fixes."""
     from percediag.discovery import load_settings
     from percediag.pipeline import check_log, parse_source, select_runs
-    from percediag.report.text import render
 
     settings = load_settings(config, profile, set_, tried)
+    plan = output_plan(formats or [], outputs or [])
     reports = []
     for source in _sources(paths or []):
         log = parse_source(source)
         label = source.label if source.has_labels else None
         for index in select_runs(log, run):
             reports.append(check_log(log, settings, index, label))
-    if output_format is Format.json:
-        _emit_json(reports)
-    else:
-        console = _console(color)
-        for number, report in enumerate(reports):
-            if number and not quiet:
-                console.rule()
-            render(report, console, quiet=quiet)
+    for name, destination in plan:
+        _emit(name, destination, reports, color, quiet)
     failed = any(report.failed(fail_on.value) for report in reports)
     raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
 
 
-def _emit_json(reports) -> None:
-    from percediag.model import SCHEMA_VERSION
-    from percediag.findings import worst
+def output_plan(formats: list[Format], outputs: list[str]) -> list[tuple[str, str]]:
+    """Pair each --output with the --format at the same position; the rest go to stdout.
 
-    if len(reports) == 1:
-        sys.stdout.write(reports[0].model_dump_json(indent=2) + "\n")
+    `auto` is `github` inside GitHub Actions (GITHUB_ACTIONS=true), else `text`.
+    """
+    chosen = [f.value for f in formats] or ["auto"]
+    if len(outputs) > len(chosen):
+        raise UsageError(f"{len(outputs)} --output for {len(chosen)} --format: give each output its format")
+    auto = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    plan = [(auto if name == "auto" else name, outputs[i] if i < len(outputs) else "-") for i, name in enumerate(chosen)]
+    if sum(1 for _, destination in plan if destination == "-") > 1:
+        raise UsageError("only one --format can go to stdout; give the others an --output FILE")
+    return plan
+
+
+def _emit(name: str, destination: str, reports, color: Color, quiet: bool) -> None:
+    from percediag.report import renderer
+
+    if destination == "-" and name == "text":
+        from percediag.report.text import print_report
+
+        console = _console(color)
+        for number, report in enumerate(reports):
+            if number and not quiet:
+                console.rule()
+            print_report(report, console, quiet=quiet)
         return
-    import json
-
-    payload = {
-        "schema_version": SCHEMA_VERSION,
-        "status": worst([r.status for r in reports]),
-        "reports": [json.loads(r.model_dump_json()) for r in reports],
-    }
-    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    text = renderer(name)(reports)
+    if destination == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(destination).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {destination}: cannot write: {exc.strerror or exc}") from exc
 
 
 @app.command()
@@ -145,6 +165,16 @@ def parse(
     for log in logs:
         sys.stdout.write(log.model_dump_json(indent=2) + "\n")
     raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of `check --format json` (a Report, or a ReportSet for several)."""
+    import json
+
+    from percediag.report.json_format import schema as json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
 @app.command()

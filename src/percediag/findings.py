@@ -25,7 +25,8 @@ class Finding(BaseModel):
     message: str
     lines: list[int] = Field(default_factory=list)
     direction: str | None = Field(
-        default=None, description="'below' or 'above' the range, for range rules outside it"
+        default=None,
+        description="which way the check failed: 'below'/'above' its range; 'crashed'/'interrupted' for run.crash",
     )
     trainer_tag: str | None = Field(
         default=None, description="the trainer's own tag when it disagrees with this verdict"

@@ -160,7 +160,7 @@ class FoldSummary(Record):
     best_epoch: int | None = None
     train_samples: int | None = None
     val_samples: int | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
+    metrics: dict[str, float | None] = Field(default_factory=dict, description="null where the log printed nan")
     pred_min: float | None = None
     pred_max: float | None = None
     pred_std: float | None = None
@@ -189,8 +189,8 @@ class Aggregate(Record):
 
     n_folds: int | None = None
     total_time_min: float | None = None
-    metrics: dict[str, float] = Field(default_factory=dict, description="metric -> mean")
-    metrics_std: dict[str, float] = Field(default_factory=dict)
+    metrics: dict[str, float | None] = Field(default_factory=dict, description="metric -> mean (null for nan)")
+    metrics_std: dict[str, float | None] = Field(default_factory=dict)
     per_fold: list[FoldRow] = Field(default_factory=list)
     positive_dims: int | None = None
     strong_dims: int | None = None
@@ -209,7 +209,7 @@ class TestResults(Record):
 
     samples: int | None = None
     per_fold: list[FoldRow] = Field(default_factory=list)
-    ensemble: dict[str, float] = Field(default_factory=dict)
+    ensemble: dict[str, float | None] = Field(default_factory=dict)
     positive_dims: int | None = None
     total_dims: int | None = None
     ensemble_gain: float | None = None

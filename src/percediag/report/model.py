@@ -62,3 +62,11 @@ class Report(BaseModel):
         from percediag.report.text import render_plain
 
         return render_plain(self)
+
+
+class ReportSet(BaseModel):
+    """Several reports at once: several logs, or `--run all`."""
+
+    schema_version: int = SCHEMA_VERSION
+    status: str = Field(description="the worst status of the reports")
+    reports: list[Report]

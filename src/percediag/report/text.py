@@ -238,19 +238,27 @@ def _summary_line(report: Report) -> Text:
     return Text.assemble(status_text(report.status), f" {report.source}: {counts}{fix}")
 
 
-def render(report: Report, console: Console, quiet: bool = False) -> None:
+def print_report(report: Report, console: Console, quiet: bool = False) -> None:
     for part in renderables(report, quiet):
         console.print(part)
 
 
 def render_plain(report: Report, width: int = 120) -> str:
+    return render([report], width)
+
+
+def render(reports: list[Report], width: int = 120, quiet: bool = False) -> str:
+    """Plain text (no colour), for files and for `str(report)`."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, no_color=True, color_system=None, force_terminal=False, emoji=False, highlight=False)
-    render(report, console)
+    for number, report in enumerate(reports):
+        if number and not quiet:
+            console.rule()
+        print_report(report, console, quiet)
     return buffer.getvalue()
 
 
 def render_html(report: Report) -> str:
     console = Console(record=True, width=120, file=io.StringIO(), force_terminal=True, emoji=False, highlight=False)
-    render(report, console)
+    print_report(report, console)
     return console.export_html(inline_styles=True)

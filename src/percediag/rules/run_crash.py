@@ -35,12 +35,15 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
         line = crash.exception_line or crash.line
         if crash.exception_type == "KeyboardInterrupt":
             return [Finding(rule=ID, category=CATEGORY, status="warn", value=crash.exception, lines=[crash.line, line],
-                            expected="no crash", message="interrupted by the user (KeyboardInterrupt), not a crash")]
+                            expected="no crash", message="interrupted by the user (KeyboardInterrupt), not a crash",
+                            direction="interrupted")]
         return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=crash.exception, expected="no crash",
-                        lines=[crash.line, line], message=f"crashed: {crash.exception or 'traceback without exception line'}")]
+                        lines=[crash.line, line], message=f"crashed: {crash.exception or 'traceback without exception line'}",
+                        direction="crashed")]
     if interrupts:
         return [Finding(rule=ID, category=CATEGORY, status="warn", value="interrupted", expected="no crash",
-                        lines=[interrupts[-1].line], message=f"interrupted by the user: {interrupts[-1].text}")]
+                        lines=[interrupts[-1].line], message=f"interrupted by the user: {interrupts[-1].text}",
+                        direction="interrupted")]
     if crash is not None:
         return [Finding(rule=ID, category=CATEGORY, status="pass", value=crash.exception, expected="no crash",
                         lines=[crash.line], message=f"a traceback ({crash.exception}) was followed by more training")]

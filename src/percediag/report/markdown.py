@@ -1,0 +1,60 @@
+"""Markdown: a pull-request comment. Summary line, findings that need attention, ranked fixes."""
+
+from __future__ import annotations
+
+from percediag.report.model import Report
+
+_ICON = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "missing": "MISS"}
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\\\|").replace("\\n", " ")
+
+
+def _lines(report: Report, lines: list[int]) -> str:
+    return ", ".join(report.locations.get(n, str(n)) for n in lines[:4]) + (", ..." if len(lines) > 4 else "")
+
+
+def _one(report: Report) -> list[str]:
+    counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
+    out = [f"### percediag: **{report.status.upper()}** `{report.source}`", "",
+           f"Profile `{report.profile}`, run {report.run + 1} of {len(report.runs)}: {counts}.", ""]
+    out += ["| # | question | status | answer |", "|---|---|---|---|"]
+    for number, answer in enumerate(report.assessment, 1):
+        out.append(f"| {number} | {_cell(answer.question)} | {_ICON[answer.status]} | {_cell(answer.answer)} |")
+    attention = [f for f in report.findings if f.status != "pass"]
+    out += ["", f"#### Findings needing attention ({len(attention)})", ""]
+    if attention:
+        out += ["| status | rule | fold | value | expected | message | lines |", "|---|---|---|---|---|---|---|"]
+        for f in attention:
+            fold = "" if f.fold is None else str(f.fold)
+            value = "" if f.value is None else f.value
+            out.append(f"| {_ICON[f.status]} | `{f.rule}` | {fold} | {_cell(value)} | {_cell(f.expected or '')} | "
+                       f"{_cell(f.message)} | {_lines(report, f.lines)} |")
+    else:
+        out.append("All checks pass.")
+    ranked = [f for f in report.fixes if f.rank is not None]
+    out += ["", "#### Next fixes", ""]
+    if ranked:
+        for fix in ranked[:6]:
+            out.append(f"{fix.rank}. **`{fix.id}`** {fix.title} (score {fix.score:.2f}, {fix.cost}): {fix.change}  ")
+            out.append(f"   _Why:_ {fix.reason}")
+    else:
+        out.append("No fix is supported by the evidence in this log.")
+    if report.tried:
+        out += ["", f"Tried already: {', '.join(f'`{t}`' for t in report.tried)}"]
+    passing = [f for f in report.findings if f.status == "pass"]
+    if passing:
+        out += ["", f"<details><summary>{len(passing)} passing checks</summary>", ""]
+        out += [f"- `{f.rule}`{'' if f.fold is None else f' fold {f.fold}'}: {_cell(f.message)}" for f in passing]
+        out += ["", "</details>"]
+    return out
+
+
+def render(reports: list[Report]) -> str:
+    parts: list[str] = []
+    for report in reports:
+        if parts:
+            parts += ["", "---", ""]
+        parts += _one(report)
+    return "\n".join(parts) + "\n"
