@@ -97,6 +97,7 @@ def check(
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest overall status that exits 1.")] = FailOn.fail,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
     color: Annotated[Color, typer.Option("--color", help="Colour: auto (terminal, no NO_COLOR), always, never.")] = Color.auto,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", "-b", help="An earlier log to compare with (adds architecture.param_delta and progression.regression).")] = None,
 ) -> None:
     """Judge a training log against the active profile and rank the next fixes."""
     from percediag.discovery import load_settings
@@ -104,16 +105,124 @@ def check(
 
     settings = load_settings(config, profile, set_, tried)
     plan = output_plan(formats or [], outputs or [])
+    baseline_run = _baseline(baseline)
     reports = []
     for source in _sources(paths or []):
         log = parse_source(source)
         label = source.label if source.has_labels else None
         for index in select_runs(log, run):
-            reports.append(check_log(log, settings, index, label))
+            reports.append(check_log(log, settings, index, label, baseline_run))
     for name, destination in plan:
         _emit(name, destination, reports, color, quiet)
     failed = any(report.failed(fail_on.value) for report in reports)
     raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+def _baseline(path: str | None):
+    if path is None:
+        return None
+    from percediag.pipeline import parse_source
+    from percediag.sources import LogSource
+
+    return parse_source(LogSource.from_path(path)).runs[-1]
+
+
+class CompareFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="The earlier log (the baseline).")],
+    new: Annotated[str, typer.Argument(help="The later log.")],
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    output_format: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = CompareFormat.text,
+    color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
+) -> None:
+    """Compare two runs: architecture, configuration, metrics, R2, findings that changed; exit 1 if NEW regressed."""
+    from percediag.compare.diff import diff as make_diff
+    from percediag.compare.summary import summarise
+    from percediag.discovery import load_settings
+    from percediag.pipeline import check_log, compare_runs, parse_source
+    from percediag.sources import LogSource
+
+    settings = load_settings(config, profile, set_)
+    old_log, new_log = (parse_source(LogSource.from_path(p)) for p in (old, new))
+    old_report, new_report = check_log(old_log, settings), check_log(new_log, settings)
+    comparison = compare_runs(new_log.runs[-1], old_log.runs[-1], settings)
+    milestones = sorted({5, 10, 20, *settings.progression.milestones})
+    result = make_diff(summarise(old_report, milestones), summarise(new_report, milestones), comparison,
+                       settings.rule("progression.regression").tolerance)
+    if output_format is CompareFormat.json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    elif output_format is CompareFormat.markdown:
+        from percediag.report.comparison import diff_markdown
+
+        sys.stdout.write(diff_markdown(result))
+    else:
+        from percediag.report.comparison import diff_renderables, print_all
+
+        print_all(_console(color), diff_renderables(result))
+    failed = result.verdict == "regressed" or any(f.status == "fail" for f in comparison)
+    raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+class SortOrder(str, Enum):
+    given = "given"
+    mtime = "mtime"
+
+
+@app.command()
+def history(
+    logs: Annotated[list[str], typer.Argument(help="Log files or glob patterns (quoted), one row per run.")],
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    sort: Annotated[SortOrder, typer.Option("--sort", help="Row order: as given, or by modification time.")] = SortOrder.given,
+    output_format: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = CompareFormat.text,
+    color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
+) -> None:
+    """The experiment log table: one row per run with its architecture, activations, R2 milestones and status."""
+    import glob
+
+    from percediag.compare.history import History
+    from percediag.compare.summary import summarise
+    from percediag.discovery import load_settings
+    from percediag.pipeline import check_log, parse_source
+    from percediag.sources import LogSource
+
+    settings = load_settings(config, profile, set_)
+    paths: list[str] = []
+    for item in logs:
+        if any(ch in item for ch in "*?[") and not Path(item).exists():
+            matched = sorted(glob.glob(item))
+            if not matched:
+                raise UsageError(f"{item}: no file matches")
+            paths.extend(matched)
+        else:
+            paths.append(item)
+    if sort is SortOrder.mtime:
+        missing = [p for p in paths if not Path(p).exists()]
+        if missing:
+            raise UsageError(f"{missing[0]}: no such file")
+        paths.sort(key=lambda p: Path(p).stat().st_mtime)
+    milestones = sorted({5, 10, 20, *settings.progression.milestones})
+    summaries = [summarise(check_log(parse_source(LogSource.from_path(p)), settings), milestones) for p in paths]
+    table = History(runs=summaries)
+    if output_format is CompareFormat.json:
+        sys.stdout.write(table.model_dump_json(indent=2) + "\n")
+    elif output_format is CompareFormat.markdown:
+        from percediag.report.comparison import history_markdown
+
+        sys.stdout.write(history_markdown(table))
+    else:
+        from percediag.report.comparison import history_table
+
+        _console(color).print(history_table(table))
 
 
 def output_plan(formats: list[Format], outputs: list[str]) -> list[tuple[str, str]]:

@@ -40,14 +40,25 @@ def select_runs(log: Log, which: str) -> list[int]:
     raise UsageError(f"--run {which}: the log holds {len(log.runs)} run(s); use 1-{len(log.runs)}, last or all")
 
 
-def evaluate(run: Run, settings: Settings) -> list:
+def evaluate(run: Run, settings: Settings, baseline: Run | None = None) -> list:
+    """Every enabled rule's findings; comparison rules only when a baseline run is given."""
     findings = []
     for module in registry.modules():
         options = settings.rule(module.ID)
         if not options.enabled:
             continue
+        if getattr(module, "NEEDS_BASELINE", False):
+            if baseline is not None:
+                findings.extend(module.check(run, options, settings, baseline))
+            continue
         findings.extend(module.check(run, options, settings))
     return findings
+
+
+def compare_runs(run: Run, baseline: Run, settings: Settings) -> list:
+    """Only the comparison rules' findings: `run` judged against `baseline`."""
+    return [f for f in evaluate(run, settings, baseline)
+            if getattr(registry.module_for(f.rule), "NEEDS_BASELINE", False)]
 
 
 def _cited_lines(report: Report) -> set[int]:
@@ -60,11 +71,12 @@ def _cited_lines(report: Report) -> set[int]:
 
 
 def check_log(log: Log, settings: Settings, run_index: int | None = None,
-              label: Callable[[int], str] | None = None) -> Report:
-    """Judge one run of a parsed log. `label` names lines of sources that are not plain files."""
+              label: Callable[[int], str] | None = None, baseline: Run | None = None) -> Report:
+    """Judge one run of a parsed log. `label` names lines of sources that are not plain files;
+    `baseline` (a run of an earlier log) adds the comparison rules."""
     index = len(log.runs) - 1 if run_index is None else run_index
     run = log.runs[index]
-    findings = evaluate(run, settings)
+    findings = evaluate(run, settings, baseline)
     convergence = settings.rule("progression.convergence")
     target = convergence.min if convergence.enabled else None
     forecasts = forecast_run(run, settings.trajectory, settings.progression.milestones, target)

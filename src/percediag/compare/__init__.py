@@ -1,0 +1,1 @@
+"""Compare rounds: a summary of each run, the diff of two, the history of many."""

@@ -1,0 +1,116 @@
+"""Renderers for `percediag diff` and `percediag history`: text (rich) and Markdown.
+
+JSON is the models' own dump (Diff, History).
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from percediag.compare.diff import Change, Diff
+from percediag.compare.history import COLUMNS, History
+from percediag.report.text import STATUS_STYLE, STATUS_WORD
+
+VERDICT_STYLE = {"improved": "green", "regressed": "bold red", "mixed": "yellow", "unchanged": "dim"}
+
+
+def _show(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _delta(change: Change) -> str:
+    if change.delta is None:
+        return "" if change.old == change.new else "changed"
+    if isinstance(change.old, int) and isinstance(change.new, int):
+        return f"{int(change.delta):+,}"
+    return f"{change.delta:+.4g}"
+
+
+def _table(title: str, changes: list[Change], include_folds: bool = True) -> Table:
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+    for column in ("what", "fold", "old", "new", "delta"):
+        table.add_column(column, overflow="fold")
+    for change in changes:
+        if change.fold is not None and not include_folds:
+            continue
+        table.add_row(change.name, change.fold or "run", _show(change.old), _show(change.new), _delta(change))
+    return table
+
+
+def diff_renderables(d: Diff) -> list:
+    header = Text.assemble(("percediag diff  ", "bold"), f"{d.old.source} -> {d.new.source}")
+    verdict = Text.assemble((d.verdict.upper(), VERDICT_STYLE[d.verdict]), f"  {d.reason}")
+    parts: list = [header, verdict, Text(""), _table("Architecture", d.architecture)]
+    if d.config:
+        parts += [Text(""), _table("Training configuration (changed keys)", d.config)]
+    parts += [Text(""), _table("Activation and gradient metrics (mean over folds, then per fold)", d.metrics),
+              Text(""), _table("R2", d.r2)]
+    if d.comparison:
+        lines = [Text("Comparison rules", style="bold")]
+        for f in d.comparison:
+            fold = f" fold {f.fold}" if f.fold is not None else ""
+            lines.append(Text.assemble("  ", (STATUS_WORD[f.status], STATUS_STYLE[f.status]), f" {f.rule}{fold}: {f.message}"))
+        parts += [Text(""), Group(*lines)]
+    lines = [Text("Findings that changed status", style="bold")]
+    for kind in ("fixed", "regressed", "new", "gone", "changed"):
+        items = [s for s in d.findings if s.kind == kind]
+        if items:
+            shown = ", ".join(f"{s.rule}{'' if s.fold is None else f' (fold {s.fold})'} {s.old or '-'}->{s.new or '-'}" for s in items[:12])
+            more = f", ... {len(items) - 12} more" if len(items) > 12 else ""
+            lines.append(Text(f"  {kind}: {shown}{more}"))
+    if len(lines) == 1:
+        lines.append(Text("  none"))
+    parts += [Text(""), Group(*lines)]
+    return parts
+
+
+def diff_markdown(d: Diff) -> str:
+    out = [f"### percediag diff: **{d.verdict.upper()}**", "", f"`{d.old.source}` -> `{d.new.source}`: {d.reason}", ""]
+
+    def table(title: str, changes: list[Change]) -> None:
+        out.extend([f"#### {title}", "", "| what | fold | old | new | delta |", "|---|---|---|---|---|"])
+        out.extend(f"| {c.name} | {c.fold or 'run'} | {_show(c.old)} | {_show(c.new)} | {_delta(c)} |" for c in changes)
+        out.append("")
+
+    table("Architecture", d.architecture)
+    if d.config:
+        table("Training configuration (changed keys)", d.config)
+    table("Metrics", [c for c in d.metrics if c.fold is None])
+    table("R2", d.r2)
+    if d.comparison:
+        out += ["#### Comparison rules", ""]
+        out += [f"- {STATUS_WORD[f.status]} `{f.rule}`{'' if f.fold is None else f' fold {f.fold}'}: {f.message}" for f in d.comparison]
+        out.append("")
+    out += ["#### Findings that changed status", ""]
+    out += [f"- {s.kind}: `{s.rule}`{'' if s.fold is None else f' fold {s.fold}'} {s.old or '-'} -> {s.new or '-'}" for s in d.findings] or ["- none"]
+    return "\n".join(out) + "\n"
+
+
+def history_table(h: History) -> Table:
+    table = Table(title="Experiment history", title_justify="left", box=None, pad_edge=False, header_style="bold")
+    for column in COLUMNS:
+        table.add_column(column, overflow="fold", no_wrap=column in ("params", "lr", "CV mean", "status"))
+    for row in h.rows():
+        status = row["status"].lower()
+        cells = [row[c] for c in COLUMNS[:-1]] + [Text(row["status"], style=STATUS_STYLE.get(status, ""))]
+        table.add_row(*cells)
+    return table
+
+
+def history_markdown(h: History) -> str:
+    out = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    out += ["| " + " | ".join(row[c] for c in COLUMNS) + " |" for row in h.rows()]
+    return "\n".join(out) + "\n"
+
+
+def print_all(console: Console, renderables: list) -> None:
+    for part in renderables:
+        console.print(part)
