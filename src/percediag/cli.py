@@ -225,6 +225,53 @@ def history(
         _console(color).print(history_table(table))
 
 
+class WatchFormat(str, Enum):
+    text = "text"
+    jsonl = "jsonl"
+
+
+class ExitOn(str, Enum):
+    fail = "fail"
+    warn = "warn"
+
+
+@app.command()
+def watch(
+    target: Annotated[Optional[list[str]], typer.Argument(help="A log file to follow, or after `--` a command to run.", show_default=False)] = None,
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    tried: TriedOpt = None,
+    exit_on: Annotated[Optional[ExitOn], typer.Option("--exit-on", help="End with exit 1 at the first finding at this level (and stop the command).")] = None,
+    exec_: Annotated[Optional[str], typer.Option("--exec", help="Run this command on each alert, the finding as JSON on its stdin.")] = None,
+    output_format: Annotated[WatchFormat, typer.Option("--format", "-f", help="text (a live view on a terminal, else lines) or jsonl (one JSON event per change).")] = WatchFormat.text,
+    tee: Annotated[Optional[Path], typer.Option("--tee", help="With -- COMMAND: also write the command's output to this file.")] = None,
+    grace: Annotated[float, typer.Option("--grace", help="Seconds between SIGINT and SIGTERM when stopping the command.")] = 10.0,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between polls of the file.")] = 0.1,
+    idle_exit: Annotated[Optional[float], typer.Option("--idle-exit", help="Stop following after the file has not grown for this many seconds.")] = None,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Gate of the final status, when the watch ends on its own.")] = FailOn.fail,
+    color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
+) -> None:
+    """Follow a training log as it grows (or run the training command) and alert the moment a finding turns bad."""
+    from percediag.discovery import load_settings
+    from percediag.live.session import WatchOptions, run_watch
+
+    if not target:
+        raise UsageError("watch needs a log file, or `-- COMMAND ARGS...`")
+    command_mode = "--" in sys.argv[sys.argv.index("watch") + 1:] if "watch" in sys.argv else False
+    if not command_mode and len(target) > 1:
+        raise UsageError("watch follows one log file; to run a command put it after `--`")
+    settings = load_settings(config, profile, set_, tried)
+    console = None
+    if output_format is WatchFormat.text and not command_mode and color is not Color.never and sys.stdout.isatty():
+        console = _console(color)
+    options = WatchOptions(
+        target=target, command=command_mode, exit_on=exit_on.value if exit_on else None, exec_command=exec_,
+        fmt=output_format.value, tee=tee, grace=grace, interval=interval, idle_exit=idle_exit, fail_on=fail_on.value,
+    )
+    raise typer.Exit(run_watch(settings, options, console))
+
+
 def output_plan(formats: list[Format], outputs: list[str]) -> list[tuple[str, str]]:
     """Pair each --output with the --format at the same position; the rest go to stdout.
 

@@ -62,34 +62,59 @@ _MARKER_SOURCES = {
 MARKERS = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _MARKER_SOURCES.items()))
 
 
-def parse_lines(lines: Iterable[tuple[int, str]], source: str = "<text>") -> Log:
-    """Parse (line number, text) pairs into a Log."""
-    builder = Builder(source)
-    block: Block | None = None
-    search = MARKERS.search
-    lineno = 0
-    for lineno, text in lines:
-        match = search(text)
+class Parser:
+    """Incremental parser: feed lines as they come, take a snapshot at any time."""
+
+    def __init__(self, source: str = "<text>") -> None:
+        self.builder = Builder(source)
+        self.block: Block | None = None
+        self.lineno = 0
+
+    @property
+    def version(self) -> int:
+        """Grows whenever a record is added: a cheap "did anything change" test."""
+        return self.builder.version
+
+    def feed(self, lineno: int, text: str) -> None:
+        self.lineno = lineno
+        match = MARKERS.search(text)
+        block = self.block
         if block is not None:
             if match is None or block.owns_marker(match.lastgroup, text):
                 result = block.feed(lineno, text)
                 if result is Feed.TAKEN:
-                    continue
-                block.finish(builder)
-                block = None
+                    return
+                block.finish(self.builder)
+                self.block = None
                 if result is Feed.DONE:
-                    continue
+                    return
             else:
-                block.finish(builder)
-                block = None
+                block.finish(self.builder)
+                self.block = None
         if match is None:
-            continue
+            return
         kind = match.lastgroup
         block_class = _BLOCKS.get(kind)
         if block_class is not None:
-            block = block_class(lineno, text)
+            self.block = block_class(lineno, text)
         else:
-            _LINES[kind](lineno, text, builder)
-    if block is not None:
-        block.finish(builder)
-    return builder.finish(lineno)
+            _LINES[kind](lineno, text, self.builder)
+
+    def snapshot(self) -> Log:
+        """The log as parsed so far (an open block is not in it yet)."""
+        return self.builder.snapshot(self.lineno)
+
+    def finish(self) -> Log:
+        if self.block is not None:
+            self.block.finish(self.builder)
+            self.block = None
+        return self.builder.finish(self.lineno)
+
+
+def parse_lines(lines: Iterable[tuple[int, str]], source: str = "<text>") -> Log:
+    """Parse (line number, text) pairs into a Log."""
+    parser = Parser(source)
+    feed = parser.feed
+    for lineno, text in lines:
+        feed(lineno, text)
+    return parser.finish()

@@ -42,6 +42,7 @@ class Builder:
         self._gradients: dict[int, GradientAccumulator] = {}
         self.dropped_warnings = 0
         self.last_line = 0
+        self.version = 0
 
     # -- structure -------------------------------------------------------
 
@@ -99,16 +100,19 @@ class Builder:
     # -- records ---------------------------------------------------------
 
     def add_config(self, record: TrainingConfig) -> None:
+        self.version += 1
         if self._run_started() or self.run.config is not None:
             self.new_run(record.line)
         self.run.config = record
 
     def start_cross_validation(self, lineno: int, folds: int) -> None:
+        self.version += 1
         if self._run_started():
             self.new_run(lineno)
         self.run.cv_folds = folds
 
     def add_fold_header(self, record: FoldHeader) -> None:
+        self.version += 1
         self._mark_crash_not_terminal()
         if any(f.fold == record.fold and (f.epochs or f.summary) for f in self.run.folds):
             self.new_run(record.line)
@@ -116,6 +120,7 @@ class Builder:
         fold.header = record
 
     def add_activation(self, record: ActivationCheck) -> None:
+        self.version += 1
         self._mark_crash_not_terminal()
         fold = self.current_fold(record.line)
         if fold.activation is not None and fold.epochs:
@@ -127,6 +132,7 @@ class Builder:
             fold.activation = record
 
     def add_gradient(self, step: GradientStep, lines: list[int]) -> None:
+        self.version += 1
         self._mark_crash_not_terminal()
         fold = self.current_fold(step.line)
         accumulator = self._gradients.get(id(fold))
@@ -135,6 +141,7 @@ class Builder:
         accumulator.add(step, lines)
 
     def add_epoch(self, record: Epoch) -> None:
+        self.version += 1
         self._mark_crash_not_terminal()
         fold = self._fold_for(record.fold, record.line)
         if fold.epochs and record.epoch <= fold.epochs[-1].epoch:
@@ -145,12 +152,14 @@ class Builder:
         fold.end_line = record.line
 
     def add_summary(self, record: FoldSummary) -> None:
+        self.version += 1
         fold = self._fold_for(record.fold, record.line)
         fold.summary = record
         fold.end_line = record.line
         self.fold = None
 
     def add_stop(self, record: StopEvent) -> None:
+        self.version += 1
         if self.fold is not None and self.fold.epochs and self.fold.summary is None:
             self.fold.stops.append(record)
             self.fold.end_line = record.line
@@ -158,23 +167,40 @@ class Builder:
             self.run.stops.append(record)
 
     def add_model_summary(self, record: ModelSummary) -> None:
+        self.version += 1
         if self.run.model_summary is None:
             self.run.model_summary = record
 
     def add_aggregate(self, record: Aggregate) -> None:
+        self.version += 1
         self.run.aggregate = record
         self.fold = None
 
     def add_test(self, record: TestResults) -> None:
+        self.version += 1
         self.run.test = record
 
     def add_dimensions(self, record: DimensionTable) -> None:
+        self.version += 1
         self.run.dimensions = record
 
     def add_crash(self, record: CrashInfo) -> None:
+        self.version += 1
         self.run.crash = record
 
     # -- end -------------------------------------------------------------
+
+    def snapshot(self, last_line: int) -> Log:
+        """A copy of the log so far, gradients summarised, the builder left untouched."""
+        log = self.log.model_copy(deep=True)
+        for run, live in zip(log.runs, self.log.runs):
+            for fold, live_fold in zip(run.folds, live.folds):
+                accumulator = self._gradients.get(id(live_fold))
+                if accumulator is not None:
+                    fold.gradients = accumulator.to_model()
+        log.runs[-1].end_line = last_line
+        log.lines = last_line
+        return log
 
     def finish(self, last_line: int) -> Log:
         self._close_run(last_line)
