@@ -99,8 +99,6 @@ class GradientStats(BaseModel):
     total: SeriesStats = Field(default_factory=SeriesStats)
     loss: SeriesStats = Field(default_factory=SeriesStats)
     balance: SeriesStats = Field(default_factory=SeriesStats)
-    head: SeriesStats = Field(default_factory=SeriesStats)
-    encoder: SeriesStats = Field(default_factory=SeriesStats, description="han + contractor")
     context_vectors: SeriesStats = Field(default_factory=SeriesStats)
     flags: dict[str, int] = Field(default_factory=dict, description="balance flag -> count")
     flag_lines: dict[str, int] = Field(default_factory=dict, description="balance flag -> first line")

@@ -16,7 +16,6 @@ from percediag.diagnose.trajectory import forecast_run
 from percediag.errors import InputError, UsageError
 from percediag.findings import STATUS_ORDER, worst
 from percediag.model import Log, Run
-from percediag.parsers import parse_lines
 from percediag.report.model import Report, RunRef
 from percediag.rules import registry
 from percediag.settings import Settings, build_settings, profile_names
@@ -24,7 +23,9 @@ from percediag.sources import LogSource
 
 
 def parse_source(source: LogSource) -> Log:
-    log = parse_lines(source.lines(), source.name)
+    log = source.parse()
+    if source.stats.bad_bytes and not any("not valid" in n for n in source.stats.notes):
+        source.stats.notes.append(f"{source.stats.bad_bytes} byte(s) were not valid UTF-8 and were replaced")
     log.notes = source.stats.notes + log.notes
     return log
 

@@ -49,6 +49,7 @@ BINARY_CONTROL_SHARE = 0.10
 # Lines inspected to detect a repeated prefix, and the share of non-empty
 # lines that must carry it.
 PREFIX_SNIFF_LINES = 400
+PREFIX_SNIFF_BYTES = 256 << 10
 PREFIX_SHARE = 0.6
 
 # Each prefix pattern consumes the prefix and exactly one separating space,
@@ -218,34 +219,63 @@ class LogSource:
         data = text.encode("utf-8")
         return cls(name, lambda: io.BytesIO(data))
 
-    def lines(self) -> Iterator[tuple[int, str]]:
-        """Yield (1-based physical line number, normalised text)."""
-        stats = self.stats
+    def _open(self):
         try:
-            handle = self._opener()
+            return self._opener()
         except OSError as exc:
             raise InputError(f"{self.name}: cannot open: {exc.strerror or exc}") from exc
-        try:
-            yield from strip_prefixes(self._decode_lines(handle, stats), stats)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise InputError(f"{self.name}: cannot read: {exc}") from exc
-        finally:
-            if handle is not sys.stdin.buffer:
-                handle.close()
 
-    def _decode_lines(self, handle: BinaryIO, stats: SourceStats) -> Iterator[tuple[int, str]]:
+    def _sniff(self, handle: BinaryIO) -> tuple[bytes, str]:
+        """The first chunk (BOM removed) and the encoding; refuses binary data."""
         first = handle.read(CHUNK_SIZE)
         encoding = "utf-8"
         if first.startswith(codecs.BOM_UTF8):
-            stats.bom = True
+            self.stats.bom = True
             first = first[len(codecs.BOM_UTF8):]
         elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            stats.bom = True
+            self.stats.bom = True
             encoding = "utf-16"
-            stats.notes.append("decoded as UTF-16 (byte order mark)")
+            self.stats.notes.append("decoded as UTF-16 (byte order mark)")
         if encoding == "utf-8" and looks_binary(first[:SNIFF_SIZE]):
             raise InputError(f"{self.name}: binary data, not a text log")
-        stats.encoding = encoding
+        self.stats.encoding = encoding
+        return first, encoding
+
+    def _close(self, handle: BinaryIO) -> None:
+        if handle is not sys.stdin.buffer:
+            handle.close()
+
+    def lines(self) -> Iterator[tuple[int, str]]:
+        """Yield (1-based physical line number, normalised text)."""
+        handle = self._open()
+        try:
+            first, encoding = self._sniff(handle)
+            yield from strip_prefixes(self._decode_lines(handle, first, encoding), self.stats)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise InputError(f"{self.name}: cannot read: {exc}") from exc
+        finally:
+            self._close(handle)
+
+    def parse(self):
+        """Parse the whole source into a Log: the bytes fast path where it applies, else line by line."""
+        from percediag.parsers import parse_lines
+        from percediag.parsers.fast import parse_bytes
+
+        handle = self._open()
+        try:
+            first, encoding = self._sniff(handle)
+            head = first[:PREFIX_SNIFF_BYTES].decode("utf-8", errors="replace").split("\n")[:PREFIX_SNIFF_LINES]
+            if encoding != "utf-8" or detect_prefix([clean_line(line) for line in head]) is not None:
+                lines = strip_prefixes(self._decode_lines(handle, first, encoding), self.stats)
+                return parse_lines(lines, self.name)
+            return parse_bytes(handle, first, self.name, self.stats)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise InputError(f"{self.name}: cannot read: {exc}") from exc
+        finally:
+            self._close(handle)
+
+    def _decode_lines(self, handle: BinaryIO, first: bytes, encoding: str) -> Iterator[tuple[int, str]]:
+        stats = self.stats
         decoder = codecs.getincrementaldecoder(encoding)(errors="percediag-count")
         lineno = 0
         pending = ""
@@ -296,6 +326,11 @@ class NotebookSource(LogSource):
             cell, line = self._locations[lineno - 1]
             return f"cell {cell}, line {line}"
         return f"line {lineno}"
+
+    def parse(self):
+        from percediag.parsers import parse_lines
+
+        return parse_lines(self.lines(), self.name)
 
     def lines(self) -> Iterator[tuple[int, str]]:
         try:

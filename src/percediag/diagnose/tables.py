@@ -74,7 +74,7 @@ class Tables(BaseModel):
 def _load(name: str, model: type[BaseModel]) -> BaseModel:
     path = configs_dir() / name
     try:
-        return model.model_validate(read_yaml(path))
+        return model.model_validate(read_yaml(path, trusted=True))
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"])

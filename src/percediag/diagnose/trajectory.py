@@ -79,8 +79,8 @@ def sparkline(values: list[float], low: float, high: float, width: int = SPARK_W
     return "".join(chars)
 
 
-_TAUS = 40
-_IRLS_ROUNDS = 4
+_TAUS = 24
+_IRLS_ROUNDS = 3
 
 
 def _fit_many(t: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -2,7 +2,9 @@
 
 One streaming pass. Every line is tested once against a single compiled
 alternation of the block markers; a line that starts no block and is not
-inside one costs that one regex search and nothing more. A line inside a
+inside one costs that one regex search and nothing more. Every alternative
+begins with a literal character, so the regex engine skips ahead in C;
+markers that must fill their line are checked for that afterwards. A line inside a
 block goes to that block's parser, unless it carries another block's marker,
 which ends the current block first.
 """
@@ -94,6 +96,8 @@ class Parser:
         if match is None:
             return
         kind = match.lastgroup
+        if kind == "fold" and not fold.WHOLE_LINE.match(text):
+            return
         block_class = _BLOCKS.get(kind)
         if block_class is not None:
             self.block = block_class(lineno, text)

@@ -17,7 +17,9 @@ from percediag.parsers.numbers import to_int
 if TYPE_CHECKING:
     from percediag.parsers.builder import Builder
 
-MARKER = r"^\s*FOLD \d{1,4}/\d{1,4}\s*$"
+MARKER = r"FOLD \d{1,4}/\d{1,4}"
+# The header is the whole line: the marker alone also matches inside other text.
+WHOLE_LINE = re.compile(r"^\s*FOLD \d{1,4}/\d{1,4}\s*$")
 
 _HEADER = re.compile(r"FOLD (\d{1,4})/(\d{1,4})")
 _RULE = re.compile(r"^\s*={10,}\s*$")

@@ -75,6 +75,49 @@ class RunningSeries:
                 self.values = self.values[::2]
                 self.stride *= 2
 
+    def extremes(self, values, line_of) -> None:
+        """Update min and max from a batch; `line_of(index)` gives the line of a new extreme."""
+        low, high = float(values.min()), float(values.max())
+        if low < self.min:
+            self.min, self.min_line = low, line_of(int(values.argmin()))
+        if high > self.max:
+            self.max, self.max_line = high, line_of(int(values.argmax()))
+
+    def add_many(self, values, line_of=None) -> None:
+        """Add a batch of finite values (a numpy array), exactly as `add` would one by one.
+
+        Mean and variance combine by Chan's formula; extremes keep their first
+        occurrence (`line_of(index)` gives its line; None when `extremes`
+        already saw the batch); the median reservoir is thinned at the same
+        positions as the sequential path.
+        """
+        n = len(values)
+        if n == 0:
+            return
+        batch_mean = float(values.mean())
+        batch_m2 = float(((values - batch_mean) ** 2).sum())
+        total = self.count + n
+        delta = batch_mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += batch_m2 + delta * delta * self.count * n / total
+        self.count = total
+        if line_of is not None:
+            self.extremes(values, line_of)
+        index = 0
+        while index < n:
+            take_at = index + (self.stride - self._skip) - 1
+            if take_at >= n:
+                self._skip += n - index
+                break
+            room = MEDIAN_RESERVOIR - len(self.values)
+            taken = values[take_at:n:self.stride][:room]
+            self.values.extend(taken.tolist())
+            index = take_at + (len(taken) - 1) * self.stride + 1
+            self._skip = 0
+            if len(self.values) >= MEDIAN_RESERVOIR:
+                self.values = self.values[::2]
+                self.stride *= 2
+
     def to_model(self) -> SeriesStats:
         if self.count == 0:
             return SeriesStats(nonfinite=self.nonfinite)
@@ -102,7 +145,7 @@ class GradientAccumulator:
         self.steps = 0
         self.first_line: int | None = None
         self.last_line: int | None = None
-        self.series = {name: RunningSeries() for name in ("total", "loss", "balance", "head", "encoder", "context_vectors")}
+        self.series = {name: RunningSeries() for name in ("total", "loss", "balance", "context_vectors")}
         self.flags: dict[str, int] = {}
         self.flag_lines: dict[str, int] = {}
         self.context_not_learning = 0
@@ -113,8 +156,34 @@ class GradientAccumulator:
         self.nonfinite_lines: list[int] = []
         self.head_sample: list[GradientStep] = []
         self.tail_sample: deque[GradientStep] = deque(maxlen=SAMPLE_TAIL)
+        # Fast-path batches not yet folded into the running statistics, and
+        # the last batch's tail, kept as a function that builds its records.
+        self._pending: list[tuple] = []
+        self._pending_steps = 0
+        self._pending_tail = None
+
+    PENDING_LIMIT = 200_000
+
+    def _flush_stats(self) -> None:
+        if self._pending:
+            import numpy as np
+
+            for index, name in enumerate(("total", "loss", "balance")):
+                self.series[name].add_many(np.concatenate([batch[index] for batch in self._pending]))
+            self._pending, self._pending_steps = [], 0
+
+    def _flush_tail(self) -> None:
+        if self._pending_tail is not None:
+            for step in self._pending_tail():
+                self.tail_sample.append(step)
+            self._pending_tail = None
+
+    def _flush(self) -> None:
+        self._flush_stats()
+        self._flush_tail()
 
     def add(self, step: GradientStep, lines: list[int]) -> None:
+        self._flush()  # keep the order of the sequential path
         self.steps += 1
         if self.first_line is None:
             self.first_line = step.line
@@ -123,7 +192,6 @@ class GradientAccumulator:
             "total": step.total,
             "loss": step.loss,
             "balance": step.balance,
-            "head": step.head,
             "context_vectors": step.context_vectors,
         }
         if step.context_vectors == 0.0 and step.context_resolution is not None:
@@ -135,14 +203,12 @@ class GradientAccumulator:
             self.context_resolution = step.context_resolution
             if self.context_unresolved_line is None:
                 self.context_unresolved_line = step.line
-        if step.han is not None and step.contractor is not None:
-            values["encoder"] = step.han + step.contractor
         nonfinite = False
         for name, value in values.items():
             if value is not None:
                 self.series[name].add(value, step.line)
                 nonfinite = nonfinite or not math.isfinite(value)
-        for value in (step.han, step.contractor, step.attn):
+        for value in (step.han, step.contractor, step.attn, step.head):
             if value is not None and not math.isfinite(value):
                 nonfinite = True
         if step.balance_flag and "NAN" in step.balance_flag.upper():
@@ -161,7 +227,36 @@ class GradientAccumulator:
         else:
             self.tail_sample.append(step)
 
+    def add_plain_batch(self, totals, losses, balances, first_line: int, last_line: int, tail, line_of) -> None:
+        """Steps without context line, flag [OK] and finite values, folded in at once (the fast path).
+
+        Extremes are settled now (`line_of(index)` gives a step's line);
+        mean, variance and the median reservoir are folded in large batches.
+        `tail()` builds the batch's last steps as records, when needed.
+        """
+        n = len(totals)
+        if n == 0:
+            return
+        if n >= SAMPLE_TAIL:
+            self._pending_tail = None  # displaced entirely by this batch's own tail
+        else:
+            self._flush_tail()
+        self.steps += n
+        if self.first_line is None:
+            self.first_line = first_line
+        self.last_line = last_line
+        for name, values in (("total", totals), ("loss", losses), ("balance", balances)):
+            self.series[name].extremes(values, line_of)
+        self._pending.append((totals, losses, balances))
+        self._pending_steps += n
+        self.flags["OK"] = self.flags.get("OK", 0) + n
+        self.flag_lines.setdefault("OK", first_line)
+        self._pending_tail = tail
+        if self._pending_steps >= self.PENDING_LIMIT:
+            self._flush_stats()
+
     def to_model(self) -> GradientStats:
+        self._flush()
         return GradientStats(
             steps=self.steps,
             first_line=self.first_line,
@@ -169,8 +264,6 @@ class GradientAccumulator:
             total=self.series["total"].to_model(),
             loss=self.series["loss"].to_model(),
             balance=self.series["balance"].to_model(),
-            head=self.series["head"].to_model(),
-            encoder=self.series["encoder"].to_model(),
             context_vectors=self.series["context_vectors"].to_model(),
             flags=self.flags,
             flag_lines=self.flag_lines,

@@ -18,11 +18,12 @@ if TYPE_CHECKING:
 
 MARKER = (
     r"`Trainer\.fit` stopped|Signaling Trainer to stop|Detected KeyboardInterrupt|Total params"
-    r"|^\s*#*\s*\d{1,3}-FOLD CROSS-VALIDATION\s*$"
+    r"|FOLD CROSS-VALIDATION"
 )
 
 _TOTAL = re.compile(r"(?:Total params:?\s*(" + NUM + r")\s*([KMB])?|(" + NUM + r")\s*([KMB])?\s+Total params)")
-_CV = re.compile(r"(\d{1,3})-FOLD CROSS-VALIDATION")
+# The banner is a line of its own (not "STARTING 4-FOLD CROSS-VALIDATION TRAINING").
+_CV = re.compile(r"^\s*#*\s*(\d{1,3})-FOLD CROSS-VALIDATION\s*$")
 _SCALE = {None: 1, "": 1, "K": 1e3, "M": 1e6, "B": 1e9}
 
 

@@ -47,7 +47,7 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
         problems = []
         if grads is not None and grads.nonfinite_lines:
             lines.extend(grads.nonfinite_lines)
-            count = sum(s.nonfinite for s in (grads.total, grads.loss, grads.balance, grads.head, grads.encoder))
+            count = sum(s.nonfinite for s in (grads.total, grads.loss, grads.balance))
             problems.append(f"{max(count, len(grads.nonfinite_lines))} non-finite gradient value(s)")
         bad_epochs = [e for e in epochs if any(v is not None and not math.isfinite(v) for v in (e.train_loss, e.val_loss, e.val_r2))]
         if bad_epochs:
