@@ -27,8 +27,11 @@ _EXTREME = re.compile(r"(Best|Worst):\s*(\w{1,60})\s*\(R2=(" + NUM + r")\)")
 _BASELINE = re.compile(r"(Bi-LSTM|MidiBERT|HAN SOTA)\s*\(published\):\s*R2\s*=\s*(" + NUM + r")")
 _OURS = re.compile(r"Ours:\s*R2\s*=\s*(" + NUM + r")(?:\s*\+/-\s*(" + NUM + r"))?")
 _VERDICT = re.compile(r"-->\s*(.*\S)")
+# Table rules are dash runs separated by spaces. Possessive quantifiers: a
+# whitespace run is never split two ways, so a long blank line stays linear.
 _IGNORED = re.compile(
-    r"^\s*(?:={10,}|[-\s]{10,}|Overall Metrics.*|Per-Fold Results:|Baseline Comparison:|Fold\s+R2\s+Pearson.*)\s*$"
+    r"^\s*+(?:={10,}+|-{3,}+(?:\s++-{3,}+)*+|Overall Metrics.*|Per-Fold Results:|Baseline Comparison:"
+    r"|Fold\s++R2\s++Pearson.*)\s*+$"
 )
 _BASELINE_IDS = {"Bi-LSTM": "bilstm", "MidiBERT": "midibert", "HAN SOTA": "han_sota"}
 

@@ -31,6 +31,15 @@ from percediag.parsers.gradient import GradientAccumulator
 
 # Parse warnings kept verbatim; past this they are only counted.
 MAX_WARNINGS = 200
+# Bounds on what a hostile log can make us keep: runs split off, folds per
+# run, epoch records per fold. A real log is far below each.
+MAX_RUNS = 200
+MAX_FOLDS = 100
+MAX_EPOCHS = 50_000
+
+
+def _has_data(fold: Fold) -> bool:
+    return bool(fold.activation or fold.epochs or fold.summary or fold.stops)
 
 
 class Builder:
@@ -43,6 +52,8 @@ class Builder:
         self.dropped_warnings = 0
         self.last_line = 0
         self.version = 0
+        self._runs_capped = False
+        self._folds_capped: set[int] = set()
 
     # -- structure -------------------------------------------------------
 
@@ -55,11 +66,18 @@ class Builder:
     def _run_started(self) -> bool:
         return bool(self.run.folds or self.run.aggregate or self.run.test or self.run.crash)
 
-    def new_run(self, lineno: int) -> None:
+    def new_run(self, lineno: int) -> bool:
+        """Start a new run at `lineno`; False (and a warning) past MAX_RUNS."""
+        if len(self.log.runs) >= MAX_RUNS:
+            if not self._runs_capped:
+                self._runs_capped = True
+                self.warn(lineno, f"more than {MAX_RUNS} runs: later restarts are not split off")
+            return False
         self._close_run(lineno - 1)
         self.run = Run(index=len(self.log.runs), line=lineno)
         self.log.runs.append(self.run)
         self.fold = None
+        return True
 
     def _close_run(self, end_line: int) -> None:
         self.run.end_line = max(end_line, self.run.line)
@@ -69,6 +87,12 @@ class Builder:
                 fold.gradients = accumulator.to_model()
 
     def _open_fold(self, fold_id: int | None, lineno: int) -> Fold:
+        if len(self.run.folds) >= MAX_FOLDS:
+            if self.run.index not in self._folds_capped:
+                self._folds_capped.add(self.run.index)
+                self.warn(lineno, f"more than {MAX_FOLDS} folds in one run: later folds are merged into the last")
+            self.fold = self.run.folds[-1]
+            return self.fold
         fold = Fold(fold=fold_id, line=lineno)
         self.run.folds.append(fold)
         self.fold = fold
@@ -116,6 +140,10 @@ class Builder:
         self._mark_crash_not_terminal()
         if any(f.fold == record.fold and (f.epochs or f.summary) for f in self.run.folds):
             self.new_run(record.line)
+        current = self.fold
+        if current is not None and current.fold == record.fold and not _has_data(current):
+            current.header = record  # the same header again, nothing in between: one fold
+            return
         fold = self._open_fold(record.fold, record.line)
         fold.header = record
 
@@ -144,10 +172,18 @@ class Builder:
         self.version += 1
         self._mark_crash_not_terminal()
         fold = self._fold_for(record.fold, record.line)
+        if fold.epochs and record.epoch == fold.epochs[-1].epoch and record.val_r2 == fold.epochs[-1].val_r2:
+            self.warn(record.line, f"fold {record.fold}: epoch {record.epoch} printed twice; the repeat is ignored")
+            return
         if fold.epochs and record.epoch <= fold.epochs[-1].epoch:
             self.warn(record.line, f"fold {record.fold}: epoch {record.epoch} after epoch {fold.epochs[-1].epoch}; a new run starts here")
-            self.new_run(record.line)
-            fold = self._open_fold(record.fold, record.line)
+            if self.new_run(record.line):
+                fold = self._open_fold(record.fold, record.line)
+        if len(fold.epochs) >= MAX_EPOCHS:
+            if not fold.stops or fold.stops[-1].kind != "capped":
+                self.warn(record.line, f"more than {MAX_EPOCHS} epoch lines in one fold: later ones are not kept")
+                fold.stops.append(StopEvent(line=record.line, kind="capped", text="epoch lines past the cap"))
+            return
         fold.epochs.append(record)
         fold.end_line = record.line
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 MARKER = r"\[GRAD\] Step"
 
 _HEADER = re.compile(r"\[GRAD\] Step\s+(\d{1,12}):?(.*)")
-_PAIR = re.compile(r"(\w+)=(" + NUM + r")")
+_PAIR = re.compile(r"(\w{1,40})=(" + NUM + r")")
 _CONTEXT = re.compile(r"context_vectors=(" + NUM + r")\s*(?:\[([^\]]{0,80})\])?")
 _BALANCE = re.compile(r"Balance \(head/encoder\):\s*(" + NUM + r")x?\s*(?:\[([^\]]{0,80})\])?")
 _COMPONENTS = re.compile(r"han=")

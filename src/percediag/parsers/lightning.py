@@ -21,9 +21,13 @@ MARKER = (
     r"|FOLD CROSS-VALIDATION"
 )
 
-_TOTAL = re.compile(r"(?:Total params:?\s*(" + NUM + r")\s*([KMB])?|(" + NUM + r")\s*([KMB])?\s+Total params)")
+# The number sits right after "Total params:" (rich box) or right before "Total params" (plain table).
+_AFTER = re.compile(r"Total params:?\s{0,40}(" + NUM + r")\s{0,4}([KMB])?")
+_BEFORE = re.compile(r"(" + NUM + r")\s{0,4}([KMB])?\s{1,40}$")
 # The banner is a line of its own (not "STARTING 4-FOLD CROSS-VALIDATION TRAINING").
-_CV = re.compile(r"^\s*#*\s*(\d{1,3})-FOLD CROSS-VALIDATION\s*$")
+# (one whitespace run, then optional #s and one more run: never two adjacent
+# runs that could split the same spaces, which backtracks quadratically)
+_CV = re.compile(r"^\s*(?:#+\s*)?(\d{1,3})-FOLD CROSS-VALIDATION\s*$")
 _SCALE = {None: 1, "": 1, "K": 1e3, "M": 1e6, "B": 1e9}
 
 
@@ -35,10 +39,10 @@ def handle(lineno: int, text: str, builder: Builder) -> None:
     elif "Detected KeyboardInterrupt" in text:
         builder.add_stop(StopEvent(line=lineno, kind="interrupted", text=text.strip()))
     elif "Total params" in text:
-        match = _TOTAL.search(text)
+        at = text.index("Total params")
+        match = _AFTER.match(text, at) or _BEFORE.search(text[max(0, at - 80):at])
         if match:
-            number = match.group(1) or match.group(3)
-            scale = match.group(2) or match.group(4)
+            number, scale = match.group(1), match.group(2)
             value = to_float(number)
             total = value * _SCALE[scale] if value is not None else None
             builder.add_model_summary(ModelSummary(line=lineno, total_params=total, text=text.strip()))

@@ -24,7 +24,7 @@ MARKER = r"Traceback \(most recent call last\)"
 
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]{0,200})(?::\s?(.*))?$")
 _FRAME = re.compile(r'^\s*File "')
-_CARETS = re.compile(r"^\s*[\^~\s]+$")
+_CARETS = re.compile(r"^\s*+[\^~][\^~\s]*+$")
 # An exception line by its look: a (dotted) class name ending like one.
 _EXCEPTION_LIKE = re.compile(
     r"^(?:[A-Za-z_]\w{0,80}\.){0,8}[A-Z]\w{0,80}(?:Error|Exception|Interrupt|Exit|Warning|Failure|Iteration)(?::|$)"
