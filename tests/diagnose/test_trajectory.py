@@ -81,3 +81,10 @@ def test_sparkline_is_ascii():
 def test_long_sparklines_are_bucketed():
     line = sparkline([i / 1000 for i in range(400)], 0.0, 0.4)
     assert len(line) == 40 and line[0] == " " and line[-1] == "@"
+
+
+def test_milestones_are_marked_on_the_curve():
+    from percediag.diagnose.trajectory import mark_milestones
+
+    assert mark_milestones("abcdefghijkl", 12, [5, 10, 20]) == "abcde|fghij|kl"
+    assert mark_milestones("abc", 300, [5]) == "abc"  # bucketed curves are left alone

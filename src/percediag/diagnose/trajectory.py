@@ -83,6 +83,17 @@ _TAUS = 24
 _IRLS_ROUNDS = 3
 
 
+def mark_milestones(spark: str, epochs: int, milestones: list[int]) -> str:
+    """The sparkline with a `|` after each milestone epoch (when it has one character per epoch)."""
+    if len(spark) != epochs:
+        return spark  # bucketed: epochs no longer map to characters
+    chars = list(spark)
+    for epoch in sorted(milestones, reverse=True):
+        if epoch <= len(chars):
+            chars.insert(epoch, "|")
+    return "".join(chars)
+
+
 def _fit_many(t: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best saturating fit for each row of `ys` (shape (m, n)): arrays a, b, tau of length m.
 

@@ -11,8 +11,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from percediag.diagnose.trajectory import mark_milestones
 from percediag.report.model import Report
-from percediag.report.text import STATUS_STYLE, STATUS_WORD
+from percediag.report.text import STATUS_STYLE, STATUS_WORD, milestone_epochs
 
 
 def describe(event: dict) -> str | None:
@@ -101,26 +102,12 @@ def view(report: Report) -> Group:
         table.add_column(column)
     for fc in report.forecast:
         forecast = f"{fc.projected:+.3f} @ep {fc.horizon}" if fc.projected is not None else "-"
-        curve = _curve_with_milestones(fc.sparkline, fc.epochs_seen, milestones_of(report))
+        curve = mark_milestones(fc.sparkline, fc.epochs_seen, milestone_epochs(report))
         table.add_row(str(fc.fold), str(fc.epochs_seen), "-" if fc.last_r2 is None else f"{fc.last_r2:+.3f}",
                       "-" if fc.best_r2 is None else f"{fc.best_r2:+.3f}", fc.trend, forecast, fc.on_track, curve)
     top = next((f for f in report.fixes if f.rank == 1), None)
     fix = Text(f"top fix: {top.id} ({top.reason})" if top else "top fix: none supported yet", style="cyan")
     return Group(head, verdicts, table, fix)
-
-
-def milestones_of(report: Report) -> list[int]:
-    return sorted({int(f.rule.rsplit("_", 1)[1]) for f in report.findings if f.rule.startswith("progression.epoch_")})
-
-
-def _curve_with_milestones(spark: str, epochs: int, milestones: list[int]) -> str:
-    if len(spark) != epochs:
-        return spark  # bucketed: epochs no longer map to characters
-    chars = list(spark)
-    for epoch in reversed(milestones):
-        if epoch <= len(chars):
-            chars.insert(epoch, "|")
-    return "".join(chars)
 
 
 def make_sink(fmt: str, to_stderr: bool, color_console: Console | None):

@@ -15,6 +15,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from percediag.diagnose.trajectory import mark_milestones
 from percediag.findings import CATEGORY_ORDER, Finding
 from percediag.report.model import Report
 
@@ -135,11 +136,18 @@ def _category(report: Report, category: str) -> Group | None:
     return Group(table, *details)
 
 
+def milestone_epochs(report: Report) -> list[int]:
+    """The milestone epochs the report judged (from its progression.epoch_N findings)."""
+    return sorted({int(f.rule.rsplit("_", 1)[1]) for f in report.findings if f.rule.startswith("progression.epoch_")})
+
+
 def _progression(report: Report) -> Table | None:
     if not report.forecast:
         return None
-    table = Table(title="R2 trajectory by fold (curve: val R2 per epoch, scaled 0 to 0.4)", title_justify="left",
-                  box=None, pad_edge=False, header_style="bold")
+    milestones = milestone_epochs(report)
+    marks = ", ".join(map(str, milestones))
+    title = "R2 trajectory by fold (curve: val R2 per epoch, scaled 0 to 0.4" + (f"; | after epochs {marks})" if marks else ")")
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
     for name in ("fold", "best (ep)", "last", "trend", "forecast [90%]", "SOTA?", "curve"):
         table.add_column(name, no_wrap=name != "forecast [90%]")
     for fc in report.forecast:
@@ -152,7 +160,8 @@ def _progression(report: Report) -> Table | None:
             forecast = "-"
         trend = fc.trend + (" (overfitting)" if fc.overfitting else "")
         style = {"yes": "green", "no": "red", "uncertain": "yellow"}[fc.on_track]
-        row += [best, last, trend, forecast, Text(fc.on_track, style=style), Text(f"|{fc.sparkline}|", style="cyan")]
+        curve = mark_milestones(fc.sparkline, fc.epochs_seen, milestones)
+        row += [best, last, trend, forecast, Text(fc.on_track, style=style), Text(f"[{curve}]", style="cyan")]
         table.add_row(*row)
     return table
 
