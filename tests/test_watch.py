@@ -193,3 +193,38 @@ def test_watch_usage_errors():
     assert code == 2 and "watch needs a log file" in err
     code, _, err = run_cli(["watch", "a.log", "b.log"])
     assert code == 2 and "one log file" in err
+
+
+def test_live_view_on_a_terminal(tmp_path):
+    """On a terminal the text format is a live view: header, verdicts, per-fold curves, the top fix."""
+    import pty
+    import select
+
+    log = tmp_path / "train.log"
+    log.write_text((REAL / "round5.log").read_text())
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "COLUMNS": "160", "LINES": "50", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen([sys.executable, "-m", "percediag", "watch", str(log), "--idle-exit", "1"],
+                               stdout=terminal, stderr=terminal, stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
+    os.close(terminal)
+    chunks = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(controller, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=10)
+    os.close(controller)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "percediag watch" in screen and "top fix: pytorch-default-init" in screen
+    assert "FAIL activation.logit_std" in screen and "\x1b[" in screen  # colour on a terminal
+    assert process.returncode == 1
