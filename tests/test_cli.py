@@ -185,3 +185,8 @@ def test_invalid_notebook_is_one_line(tmp_path):
     path.write_text("{not json")
     code, _, err = run_cli(["check", str(path)])
     assert code == 2 and "not a valid notebook" in err and err.count("\n") == 1
+
+
+def test_bare_command_prints_the_help():
+    code, out, err = run_cli([])
+    assert code == 2 and err.startswith("Usage: percediag") and "check" in err and "\n" in err.strip()

@@ -473,6 +473,10 @@ def main() -> None:
         sys.stderr.write(f"percediag: error: {exc}\n")
         sys.exit(EXIT_USAGE)
     except TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # `percediag` alone: the help, as it is (typer raises it as a usage error).
+            sys.stderr.write(exc.format_message().rstrip() + "\n")
+            sys.exit(EXIT_USAGE)
         # Usage errors (unknown option, bad value): one line, exit 2.
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
