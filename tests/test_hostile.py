@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,19 +23,6 @@ from percediag.errors import PercediagError
 from tests.helpers import REAL, ROOT, activation_block, epoch_line, grad_block, run_cli
 
 MiB = 1 << 20
-
-
-def run_child(args: list[str], timeout: float = 120) -> tuple[int, str, float, int]:
-    """(exit code, stderr, seconds, max RSS in MiB) of `percediag ARGS` in a child process."""
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "percediag", *args], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, cwd=ROOT)
-    try:
-        _, err = process.communicate(timeout=timeout)
-    finally:
-        process.kill()
-    usage = os.wait4(process.pid, os.WNOHANG) if False else None  # noqa: F841 - reaped by communicate
-    return process.returncode, err.decode(), time.monotonic() - started, 0
 
 
 def child_rss(args: list[str], timeout: float = 180) -> tuple[int, str, float, float]:

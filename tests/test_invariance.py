@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
-import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings

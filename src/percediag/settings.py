@@ -339,21 +339,18 @@ def validate(merged: dict[str, Any], origins: dict[str, str], name: str) -> Sett
     try:
         settings = Settings.model_validate({**merged, "origins": origins})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, merged, origins, name)) from exc
+        raise ConfigError(_describe(exc, origins, name)) from exc
     from percediag.rules import registry
 
     registry.validate_rules(settings)
     return settings
 
 
-def _describe(exc: ValidationError, merged: dict[str, Any], origins: dict[str, str], name: str) -> str:
+def _describe(exc: ValidationError, origins: dict[str, str], name: str) -> str:
     error = exc.errors()[0]
     path = ".".join(str(p) for p in error["loc"])
     source = origins.get(path, name)
     if error["type"] == "extra_forbidden":
-        parent = merged
-        for part in error["loc"][:-1]:
-            parent = parent.get(part, {}) if isinstance(parent, dict) else {}
         field_names = _allowed_keys(error["loc"][:-1])
         hint = difflib.get_close_matches(str(error["loc"][-1]), field_names, n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""

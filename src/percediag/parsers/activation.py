@@ -97,7 +97,6 @@ class ActivationBlock(Block):
         return None
 
     def take(self, lineno: int, text: str) -> Feed | None:
-        rec = self.record
         if _RULE.match(text):
             # The first rule underlines the title; the next one closes the block.
             return Feed.DONE if self.content else Feed.TAKEN

@@ -18,7 +18,6 @@ when parsed: invalid UTF-8 is counted in those lines.
 
 from __future__ import annotations
 
-import codecs
 import re
 from typing import BinaryIO
 
