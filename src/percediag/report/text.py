@@ -148,7 +148,8 @@ def _progression(report: Report) -> Table | None:
     marks = ", ".join(map(str, milestones))
     title = "R2 trajectory by fold (curve: val R2 per epoch, scaled 0 to 0.4" + (f"; | after epochs {marks})" if marks else ")")
     table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
-    for name in ("fold", "best (ep)", "last", "trend", "forecast [90%]", "SOTA?", "curve"):
+    target_key = next((k for fc in report.forecast for k in fc.epochs_to if k.startswith("target")), None)
+    for name in ("fold", "best (ep)", "last", "trend", "forecast [90%]", "SOTA?", "target at ep", "curve"):
         table.add_column(name, no_wrap=name != "forecast [90%]")
     for fc in report.forecast:
         row: list[Text | str] = [str(fc.fold)]
@@ -161,7 +162,14 @@ def _progression(report: Report) -> Table | None:
         trend = fc.trend + (" (overfitting)" if fc.overfitting else "")
         style = {"yes": "green", "no": "red", "uncertain": "yellow"}[fc.on_track]
         curve = mark_milestones(fc.sparkline, fc.epochs_seen, milestones)
-        row += [best, last, trend, forecast, Text(fc.on_track, style=style), Text(f"[{curve}]", style="cyan")]
+        reach = fc.epochs_to.get(target_key) if target_key else None
+        if reach is None:
+            target = "-" if fc.projected is None else "beyond"
+        elif reach <= fc.epochs_seen:
+            target = f"{reach} (done)"
+        else:
+            target = f"{reach} (+{reach - fc.epochs_seen})"
+        row += [best, last, trend, forecast, Text(fc.on_track, style=style), target, Text(f"[{curve}]", style="cyan")]
         table.add_row(*row)
     return table
 
