@@ -88,3 +88,18 @@ def test_milestones_are_marked_on_the_curve():
 
     assert mark_milestones("abcdefghijkl", 12, [5, 10, 20]) == "abcde|fghij|kl"
     assert mark_milestones("abc", 300, [5]) == "abc"  # bucketed curves are left alone
+
+
+def test_unchanged_folds_reuse_their_forecast(monkeypatch):
+    import percediag.diagnose.trajectory as trajectory
+    from percediag.pipeline import parse
+
+    run = parse(str(__import__("tests.helpers", fromlist=["REAL"]).REAL / "round5.log")).runs[0]
+    first = trajectory.forecast_run(run, CFG, MILESTONES, 0.3)
+    calls = []
+    monkeypatch.setattr(trajectory, "forecast_fold", lambda *a: calls.append(a) or first[0])
+    again = trajectory.forecast_run(run, CFG, MILESTONES, 0.3)
+    assert calls == [] and again == first
+    run.folds[0].epochs.pop()
+    trajectory.forecast_run(run, CFG, MILESTONES, 0.3)
+    assert len(calls) == 1  # only the fold that changed is refitted

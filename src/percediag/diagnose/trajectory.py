@@ -17,6 +17,7 @@ than `min_points` epochs, points scattering around the curve by more than
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -251,10 +252,26 @@ def _epochs_to(a: float, b: float, tau: float, goal: float, t: np.ndarray, y: np
     return max(int(math.ceil(needed)), int(t[-1]) + 1)
 
 
+# Forecasts of folds whose epochs did not change are reused: `percediag watch`
+# re-judges the run many times, and only the fold being trained moves.
+_CACHE: OrderedDict[tuple, Forecast] = OrderedDict()
+CACHE_SIZE = 256
+
+
 def forecast_run(run: Run, cfg: Trajectory, milestones: dict[int, float], target: float | None) -> list[Forecast]:
     forecasts = []
+    settings_key = (cfg.model_dump_json(), tuple(milestones.items()), target)
     for fold in run.folds:
         if not fold.epochs:
             continue
-        forecasts.append(forecast_fold(fold, cfg, milestones, target))
+        key = (fold.fold, settings_key,
+               tuple((e.line, e.epoch, e.val_r2, e.train_loss, e.val_loss) for e in fold.epochs))
+        cached = _CACHE.get(key)
+        if cached is None:
+            cached = _CACHE[key] = forecast_fold(fold, cfg, milestones, target)
+            if len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        else:
+            _CACHE.move_to_end(key)
+        forecasts.append(cached.model_copy(deep=True))
     return forecasts
