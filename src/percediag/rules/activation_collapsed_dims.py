@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from percediag.findings import Finding
 from percediag.model import Run
-from percediag.rules.base import disagreement, folds_or_none, range_status, tag_for, with_disagreement
+from percediag.rules.base import (
+    disagreement,
+    per_fold,
+    range_status,
+    tag_for,
+    with_disagreement,
+)
 from percediag.settings import RangeOptions, Settings
 
 ID = "activation.collapsed_dims"
@@ -31,9 +37,7 @@ Options = RangeOptions
 def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
     findings = []
     expected = f"at most {options.max:g}" if options.max is not None else options.describe()
-    for fold in folds_or_none(run):
-        fold_id = fold.fold if fold else None
-        act = fold.activation if fold else None
+    for fold_id, act in per_fold(run, "activation"):
         if act is None or act.collapsed_dims is None:
             findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
                                     lines=[act.line] if act else [],

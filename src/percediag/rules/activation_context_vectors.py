@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from percediag.findings import Finding
 from percediag.model import Run
-from percediag.rules.base import folds_or_none
+from percediag.rules.base import per_fold
 from percediag.settings import RuleOptions, Settings
 
 ID = "activation.context_vectors"
@@ -30,9 +30,7 @@ Options = RuleOptions
 
 def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
     findings = []
-    for fold in folds_or_none(run):
-        fold_id = fold.fold if fold else None
-        act = fold.activation if fold else None
+    for fold_id, act in per_fold(run, "activation"):
         if act is None or act.context_vectors is None:
             findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected="present",
                                     lines=[act.line] if act else [],

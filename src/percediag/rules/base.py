@@ -78,6 +78,12 @@ def folds_or_none(run: Run) -> list[Fold | None]:
     return list(run.folds) if run.folds else [None]
 
 
+def per_fold(run: Run, part: str):
+    """(fold id, the fold's `part`, e.g. 'gradients') for each fold; one (None, None) when the run has none."""
+    for fold in folds_or_none(run):
+        yield (fold.fold, getattr(fold, part)) if fold is not None else (None, None)
+
+
 def activation_range_rule(
     run: Run,
     options: RangeOptions,
@@ -90,9 +96,7 @@ def activation_range_rule(
 ) -> list[Finding]:
     """A per-fold range check of one activation-check measurement."""
     findings = []
-    for fold in folds_or_none(run):
-        fold_id = fold.fold if fold is not None else None
-        check = fold.activation if fold is not None else None
+    for fold_id, check in per_fold(run, "activation"):
         expected = options.describe()
         if check is None:
             findings.append(Finding(rule=rule_id, category="activation", status="missing", fold=fold_id,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from percediag.findings import Finding
 from percediag.model import Run
-from percediag.rules.base import direction, fmt, folds_or_none, outside, range_status
+from percediag.rules.base import direction, fmt, outside, per_fold, range_status
 from percediag.settings import RangeOptions, Settings
 
 ID = "gradient.balance_ratio"
@@ -32,9 +32,7 @@ Options = RangeOptions
 def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
     findings = []
     expected = options.describe()
-    for fold in folds_or_none(run):
-        fold_id = fold.fold if fold else None
-        grads = fold.gradients if fold else None
+    for fold_id, grads in per_fold(run, "gradients"):
         if grads is None or grads.balance.median is None:
             findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
                                     message="no balance ratio logged in this fold"))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from percediag.findings import Finding
 from percediag.model import GradientStats, Run
-from percediag.rules.base import folds_or_none, range_status
+from percediag.rules.base import per_fold, range_status
 from percediag.settings import RangeOptions, Settings
 
 ID = "gradient.context_vectors"
@@ -52,9 +52,7 @@ def _unresolved(grads: GradientStats, options: RangeOptions) -> tuple[str, str] 
 def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
     findings = []
     expected = options.describe()
-    for fold in folds_or_none(run):
-        fold_id = fold.fold if fold else None
-        grads = fold.gradients if fold else None
+    for fold_id, grads in per_fold(run, "gradients"):
         series = grads.context_vectors if grads else None
         unresolved = _unresolved(grads, options) if grads else None
         if (series is None or series.min is None) and unresolved is None:

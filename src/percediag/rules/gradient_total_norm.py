@@ -20,7 +20,7 @@ from pydantic import Field
 
 from percediag.findings import Finding
 from percediag.model import Run
-from percediag.rules.base import direction, fmt, folds_or_none, outside, range_status
+from percediag.rules.base import direction, fmt, outside, per_fold, range_status
 from percediag.settings import RangeOptions, Settings
 
 ID = "gradient.total_norm"
@@ -35,9 +35,7 @@ class Options(RangeOptions):
 def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     findings = []
     expected = f"{options.describe()}, spikes <= {options.max_spike:g}x median"
-    for fold in folds_or_none(run):
-        fold_id = fold.fold if fold else None
-        grads = fold.gradients if fold else None
+    for fold_id, grads in per_fold(run, "gradients"):
         if grads is None or grads.total.median is None:
             findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
                                     message="no finite gradient totals logged in this fold"))
