@@ -24,8 +24,6 @@ from percediag.sources import LogSource
 
 def parse_source(source: LogSource) -> Log:
     log = source.parse()
-    if source.stats.bad_bytes and not any("not valid" in n for n in source.stats.notes):
-        source.stats.notes.append(f"{source.stats.bad_bytes} byte(s) were not valid UTF-8 and were replaced")
     log.notes = source.stats.notes + log.notes
     return log
 

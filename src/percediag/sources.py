@@ -28,6 +28,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import itertools
 import json
 import re
 import sys
@@ -86,6 +87,11 @@ class SourceStats:
     ansi_lines: int = 0
     encoding: str = "utf-8"
     notes: list[str] = field(default_factory=list)
+
+    def note_bad_bytes(self) -> None:
+        """Called by each decoding path when it is done."""
+        if self.bad_bytes:
+            self.notes.append(f"{self.bad_bytes} byte(s) were not valid {self.encoding} and were replaced")
 
 
 class _ReplacementCounter:
@@ -167,18 +173,13 @@ def strip_prefixes(lines: Iterable[tuple[int, str]], stats: SourceStats) -> Iter
     name, pattern = found
     stripped = 0
     match = pattern.match
-    for lineno, text in _chain(head, iterator):
+    for lineno, text in itertools.chain(head, iterator):
         m = match(text)
         if m is not None:
             stripped += 1
             text = text[m.end():]
         yield lineno, text
     stats.notes.append(f"stripped a repeated {name} prefix from {stripped} line(s)")
-
-
-def _chain(first: list[tuple[int, str]], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-    yield from first
-    yield from rest
 
 
 class LogSource:
@@ -299,8 +300,7 @@ class LogSource:
             lineno += 1
             yield lineno, clean_line(tail, stats)
         stats.physical_lines = lineno
-        if stats.bad_bytes:
-            stats.notes.append(f"{stats.bad_bytes} byte(s) were not valid {encoding} and were replaced")
+        stats.note_bad_bytes()
 
 
 class NotebookSource(LogSource):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from percediag.report.model import Report
 from percediag.rules.architecture_param_count import reported_counts
 from percediag.rules.architecture_learning_rate import observed
+from percediag.rules.activation_std_ratio import measure as measure_ratio
 from percediag.rules.architecture_prediction_head import show
 from percediag.rules.progression_convergence import best_of
 
@@ -48,11 +49,7 @@ class RunSummary(BaseModel):
 
 def _fold_metrics(fold) -> dict[str, float | None]:
     act, grads = fold.activation, fold.gradients
-    ratio = None
-    if act is not None:
-        ratio = act.std_ratio
-        if ratio is None and act.pred_std is not None and act.target_std:
-            ratio = act.pred_std / act.target_std
+    ratio = measure_ratio(act)[0] if act is not None else None
     return {
         "logit_std": act.logit_std if act else None,
         "pred_std": act.pred_std if act else None,

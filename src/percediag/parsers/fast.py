@@ -26,7 +26,7 @@ import numpy as np
 from percediag.model import GradientStep, Log
 from percediag.parsers import Parser
 from percediag.parsers.gradient import SAMPLE_HEAD, SAMPLE_TAIL
-from percediag.sources import _ANSI, SourceStats, clean_line
+from percediag.sources import _ANSI, _COUNTER, SourceStats, clean_line
 
 CHUNK = 4 << 20
 
@@ -63,9 +63,9 @@ class FastParser:
 
     def _line(self, raw: bytes) -> None:
         self.lineno += 1
-        before = _COUNT()
+        before = _COUNTER.count
         text = raw.decode("utf-8", errors="percediag-count")
-        self.stats.bad_bytes += _COUNT() - before
+        self.stats.bad_bytes += _COUNTER.count - before
         self.parser.feed(self.lineno, clean_line(text, self.stats))
 
     def _lines(self, buf: bytes, start: int, end: int) -> None:
@@ -187,12 +187,6 @@ def _components(block: bytes) -> dict[str, float]:
     return {key.decode(): float(value) for key, value in values.items()}
 
 
-def _COUNT() -> int:
-    from percediag.sources import _COUNTER
-
-    return _COUNTER.count
-
-
 def parse_bytes(handle: BinaryIO, first: bytes, name: str, stats: SourceStats) -> Log:
     """Parse a stream whose first chunk (`first`, BOM removed) was already read."""
     parser = FastParser(name, stats)
@@ -220,4 +214,5 @@ def parse_bytes(handle: BinaryIO, first: bytes, name: str, stats: SourceStats) -
     if carry:
         parser.feed(carry if carry.endswith(b"\n") else carry + b"\n")
     stats.physical_lines = parser.lineno
+    stats.note_bad_bytes()
     return parser.finish()

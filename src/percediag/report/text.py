@@ -208,9 +208,8 @@ def _fixes(report: Report) -> Group:
         items.append(Text(f"     why: {fix.reason}{refs}", style="dim"))
     if len(ranked) > 6:
         items.append(Text(f"  ... {len(ranked) - 6} more (see --format json)", style="dim"))
-    tried = [f for f in report.fixes if f.tried]
     if report.tried:
-        items.append(Text(f"  tried already: {', '.join(report.tried)}" + ("" if tried else ""), style="dim"))
+        items.append(Text(f"  tried already: {', '.join(report.tried)}", style="dim"))
     return Group(*items)
 
 

@@ -29,7 +29,8 @@ ORDER = 3
 Options = RangeOptions
 
 
-def _value(check: ActivationCheck) -> tuple[float | None, list[int], str]:
+def measure(check: ActivationCheck) -> tuple[float | None, list[int], str]:
+    """The ratio (printed, else recomputed from the two stds), its lines, and how it was obtained."""
     if check.std_ratio is not None:
         return check.std_ratio, [check.lines["std_ratio"]], ""
     if check.pred_std is not None and check.target_std:
@@ -41,4 +42,4 @@ def _value(check: ActivationCheck) -> tuple[float | None, list[int], str]:
 
 def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
     return activation_range_rule(run, options, rule_id=ID, label="pred/target std ratio", subject="std_ratio",
-                                 value_of=_value, missing_hint="no ratio line and no prediction and target stds")
+                                 value_of=measure, missing_hint="no ratio line and no prediction and target stds")
