@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from percediag.errors import InputError
+from percediag.prescan import ANSI_PATTERN
 
 CHUNK_SIZE = 1 << 20
 # How much of the start of the input is inspected to refuse binary data.
@@ -70,7 +71,7 @@ _PREFIX_PATTERNS: dict[str, re.Pattern[str]] = {
 # Patterns whose matched text must also be the same on the lines that carry it.
 _CONSTANT_PREFIXES = {"tag", "name"}
 
-_ANSI = re.compile(r"\x1b(?:\[[0-9;?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_ANSI = re.compile(ANSI_PATTERN)
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 
 
@@ -185,9 +186,12 @@ def strip_prefixes(lines: Iterable[tuple[int, str]], stats: SourceStats) -> Iter
 class LogSource:
     """A readable log: a path, a gzip file, or a binary stream such as stdin."""
 
-    def __init__(self, name: str, opener) -> None:
+    def __init__(self, name: str, opener, path: str | None = None) -> None:
         self.name = name
         self._opener = opener
+        # Set for a plain file on disk: a helper process may read it too.
+        self.path = path
+        self._first_size = 0
         self.stats = SourceStats(name=name)
 
     def label(self, lineno: int) -> str:
@@ -209,7 +213,7 @@ class LogSource:
             return cls(str(path), lambda: gzip.open(path, "rb"))
         if path.suffix == ".ipynb":
             return NotebookSource(str(path), lambda: open(path, "rb"))
-        return cls(str(path), lambda: open(path, "rb"))
+        return cls(str(path), lambda: open(path, "rb"), path=str(path))
 
     @classmethod
     def from_stream(cls, stream: BinaryIO, name: str = "<stdin>") -> LogSource:
@@ -229,6 +233,7 @@ class LogSource:
     def _sniff(self, handle: BinaryIO) -> tuple[bytes, str]:
         """The first chunk (BOM removed) and the encoding; refuses binary data."""
         first = handle.read(CHUNK_SIZE)
+        self._first_size = len(first)
         encoding = "utf-8"
         if first.startswith(codecs.BOM_UTF8):
             self.stats.bom = True
@@ -269,7 +274,7 @@ class LogSource:
             if encoding != "utf-8" or detect_prefix([clean_line(line) for line in head]) is not None:
                 lines = strip_prefixes(self._decode_lines(handle, first, encoding), self.stats)
                 return parse_lines(lines, self.name)
-            return parse_bytes(handle, first, self.name, self.stats)
+            return parse_bytes(handle, first, self.name, self.stats, path=self.path, first_size=self._first_size)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(f"{self.name}: cannot read: {exc}") from exc
         finally:

@@ -76,10 +76,10 @@ def test_bulk_with_odd_blocks_falls_back(every_step_log):
 
 
 def test_chunk_boundaries(monkeypatch, every_step_log):
-    import percediag.parsers.fast as fast_module
+    import percediag.prescan as prescan
     import percediag.sources as sources
 
-    monkeypatch.setattr(fast_module, "CHUNK", 65_537)
+    monkeypatch.setattr(prescan, "CHUNK", 65_537)
     monkeypatch.setattr(sources, "CHUNK_SIZE", 65_537)
     fast, slow = both(every_step_log[: 1 << 20])
     assert fast == slow

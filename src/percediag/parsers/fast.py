@@ -1,19 +1,25 @@
 """Fast path: parse a log from bytes, touching in Python only the lines that matter.
 
 A large log is mostly progress-bar redraws, warnings and gradient blocks.
-One compiled scan finds the rare block markers (every alternative starts
-with a literal character, so the regex engine skips ahead in C); the lines
-at and after a marker go to the ordinary line parser for as long as its
-block is open. Between markers, gradient blocks in their plain form (flag
-[OK], finite numbers, no context line) are read by one `findall` per region
-and folded into the fold's statistics with numpy; a region holding anything
-else (a context line, another flag, nan) goes through the line parser. The
-first steps of each fold always go through the line parser, so the kept
-sample and the context-vector lines are exactly those of the slow path.
+One compiled scan finds the rare block markers (`percediag.prescan`);
+the lines at and after a marker go to the ordinary line parser for as long
+as its block is open. Between markers, gradient blocks in their plain form
+(flag [OK], finite numbers, no context line) are read by one `findall` per
+region and folded into the fold's statistics with numpy; a region holding
+anything else (a context line, another flag, nan) goes through the line
+parser. The first steps of each fold always go through the line parser, so
+the kept sample and the context-vector lines are exactly those of the slow
+path.
+
+On a large file a helper process does part of this work ahead, on the
+second core: the marker scan, the line counts, and the plain blocks of
+every few regions (`prescan.Answer`). The parser uses an answer only
+where its own region is the one the helper read.
 
 The result equals the line-by-line parse (tests/parsers/test_fast.py checks
-it on every example and real log, in every shape). Lines are decoded only
-when parsed: invalid UTF-8 is counted in those lines.
+it on every example and real log, in every shape, with and without the
+helper). Lines are decoded only when parsed: invalid UTF-8 is counted in
+those lines.
 """
 
 from __future__ import annotations
@@ -23,34 +29,11 @@ from typing import BinaryIO
 
 import numpy as np
 
+from percediag.prescan import GRAD, PLAIN, Answer, Helper, buffers, find_markers, line_start, normalize, plain_values
 from percediag.model import GradientStep, Log
 from percediag.parsers import Parser
 from percediag.parsers.gradient import SAMPLE_HEAD, SAMPLE_TAIL
-from percediag.sources import _ANSI, _COUNTER, SourceStats, clean_line
-
-CHUNK = 4 << 20
-
-# Every rare marker of parsers.MARKERS, each alternative opening with a
-# literal character. It may match more than the real markers (the line
-# parser decides); it must never miss one.
-SCAN = re.compile(
-    rb"\[Fold \d{1,4}\] Epoch|ACTIVATION CHECK|AGGREGATE RESULTS|FOLD \d{1,4}[/ ]|TEST SET EVALUATION"
-    rb"|TRAINING CONFIGURATION|Traceback \(most recent|Total params|PER-DIMENSION R2|Signaling Trainer"
-    rb"|Detected KeyboardInterrupt|`Trainer\.fit`|FOLD CROSS-VALIDATION"
-)
-GRAD = b"[GRAD] Step"
-PLAIN = re.compile(
-    rb"\[GRAD\] Step \d{1,12}: total=(\d{1,20}\.\d{1,20}), loss=(\d{1,20}\.\d{1,20})\n"
-    rb" {4}han=\d{1,20}\.\d{1,20}, contractor=\d{1,20}\.\d{1,20}, attn=\d{1,20}\.\d{1,20}, head=\d{1,20}\.\d{1,20}\n"
-    rb" {4}Balance \(head/encoder\): (\d{1,20}\.\d{1,20})x \[OK\]\n"
-)
-_ANSI_BYTES = re.compile(_ANSI.pattern.encode())
-
-
-def _line_start(buf: bytes, low: int, pos: int) -> int:
-    """Start of the line holding `pos`, not before `low` (itself a line start)."""
-    newline = buf.rfind(b"\n", low, pos)
-    return low if newline == -1 else newline + 1
+from percediag.sources import _COUNTER, SourceStats, clean_line
 
 
 class FastParser:
@@ -58,6 +41,9 @@ class FastParser:
         self.parser = Parser(name)
         self.stats = stats
         self.lineno = 0
+        # The helper's answer for the buffer being fed, and the line number its counts start from.
+        self.answer: Answer | None = None
+        self.buffer_base = 0
 
     # -- one line through the ordinary parser ----------------------------
 
@@ -94,11 +80,11 @@ class FastParser:
                 continue
             first = buf.find(GRAD, start, end)
             if first == -1:
-                self.lineno += buf.count(b"\n", start, end)
+                self.lineno = self._lineno_at(buf, start, end)
                 return
-            line_start = _line_start(buf, start, first)
-            self.lineno += buf.count(b"\n", start, line_start)
-            start = line_start
+            grad_line = line_start(buf, start, first)
+            self.lineno += buf.count(b"\n", start, grad_line)
+            start = grad_line
             accumulator = self._accumulator()
             if accumulator is None or accumulator.steps < SAMPLE_HEAD:
                 # The fold's first steps (the sample, the context lines): line by line.
@@ -109,22 +95,44 @@ class FastParser:
             self._bulk(buf, start, end, accumulator)
             return
 
+    def _lineno_at(self, buf: bytes, start: int, end: int) -> int:
+        """The line number at `end` (a region's end), from `start`'s (self.lineno)."""
+        if self.answer is not None and end in self.answer.lines_at:
+            return self.buffer_base + self.answer.lines_at[end]
+        return self.lineno + buf.count(b"\n", start, end)
+
+    def _values(self, buf: bytes, start: int, end: int):
+        """(totals, losses, balances) arrays of the region's plain blocks, or None when one is not plain."""
+        done = None if self.answer is None else self.answer.gaps.get(end)
+        if done is not None and done[0] == start:
+            if done[1] is None:
+                return None
+            flat = np.frombuffer(done[1], dtype=np.float64)
+        else:
+            values = plain_values(buf, start, end)
+            if values is None:
+                return None
+            flat = np.fromiter(map(float, values), dtype=np.float64, count=len(values))
+        # Rows of (total, loss, balance): each column is a strided view, as the statistics need.
+        return flat.reshape(-1, 3).T
+
     def _bulk(self, buf: bytes, start: int, end: int, accumulator) -> None:
-        count = buf.count(GRAD, start, end)
-        found = PLAIN.findall(buf, start, end)
-        if len(found) != count:
+        arrays = self._values(buf, start, end)
+        if arrays is None:
             self._lines(buf, start, end)  # something out of the ordinary: the line parser decides
             return
+        count = len(arrays[0])
         base = self.lineno
+        end_line = self._lineno_at(buf, start, end)
         first_pos = buf.find(GRAD, start, end)
         first_line = base + buf.count(b"\n", start, first_pos) + 1
         # The tail sample: the region's last steps, as records with their lines.
         tail_start = end
         for _ in range(min(SAMPLE_TAIL, count)):
             tail_start = buf.rfind(GRAD, start, tail_start)
-        tail_start = _line_start(buf, start, tail_start)
-        tail_base = base + buf.count(b"\n", start, tail_start)
+        tail_start = line_start(buf, start, tail_start)
         tail_bytes = buf[tail_start:end]
+        tail_base = end_line - tail_bytes.count(b"\n")
         last_pos = tail_bytes.rfind(GRAD)
         last_line = tail_base + tail_bytes.count(b"\n", 0, last_pos) + 3  # a plain block is three lines
 
@@ -132,22 +140,24 @@ class FastParser:
             match = next(m for i, m in enumerate(PLAIN.finditer(buf, start, end)) if i == index)
             return base + buf.count(b"\n", start, match.start()) + 1
 
-        columns = list(zip(*found))
-        arrays = [np.fromiter(map(float, column), dtype=float, count=count) for column in columns]
         accumulator.add_plain_batch(*arrays, first_line=first_line, last_line=last_line,
                                     tail=lambda: _tail_steps(tail_bytes, tail_base), line_of=line_of)
         self.parser.builder.version += 1
-        self.lineno = base + buf.count(b"\n", start, end)
+        self.lineno = end_line
 
     # -- the whole input ----------------------------------------------------
 
-    def feed(self, buf: bytes) -> None:
-        """Whole lines (buf ends with a newline)."""
-        if b"\x1b" in buf:
-            buf = _ANSI_BYTES.sub(b"", buf)
-        if b"\r\n" in buf:
-            self.stats.crlf_lines += buf.count(b"\r\n")
-            buf = buf.replace(b"\r\n", b"\n")
+    def feed(self, buf: bytes, answer: Answer | None = None) -> None:
+        """Whole lines (buf ends with a newline); `answer` from the helper, when it has one."""
+        if answer is None:
+            buf, positions, crlf = find_markers(buf)
+        else:
+            positions, crlf = answer.positions, 0
+            if not answer.normal:
+                buf, crlf = normalize(buf)
+        self.stats.crlf_lines += crlf
+        self.answer, self.buffer_base = answer, self.lineno
+        index = 0
         pos, size = 0, len(buf)
         while pos < size:
             if self.parser.block is not None:
@@ -155,10 +165,14 @@ class FastParser:
                 self._line(buf[pos:stop])
                 pos = stop + 1
                 continue
-            match = SCAN.search(buf, pos)
-            marker_line = size if match is None else _line_start(buf, pos, match.start())
+            # The first marker at or after pos (pos is a line start, and no
+            # marker spans lines, so this is what a search from pos finds).
+            while index < len(positions) and positions[index] < pos:
+                index += 1
+            found = positions[index] if index < len(positions) else None
+            marker_line = size if found is None else line_start(buf, pos, found)
             self._region(buf, pos, marker_line)
-            if match is None:
+            if found is None:
                 return
             pos = marker_line
             stop = buf.index(b"\n", pos)
@@ -187,32 +201,25 @@ def _components(block: bytes) -> dict[str, float]:
     return {key.decode(): float(value) for key, value in values.items()}
 
 
-def parse_bytes(handle: BinaryIO, first: bytes, name: str, stats: SourceStats) -> Log:
-    """Parse a stream whose first chunk (`first`, BOM removed) was already read."""
+def parse_bytes(handle: BinaryIO, first: bytes, name: str, stats: SourceStats, path: str | None = None,
+                first_size: int = 0) -> Log:
+    """Parse a stream whose first chunk (`first`, BOM removed) was already read.
+
+    For a large regular file (`path`, whose first read was `first_size`
+    bytes) the marker scan runs ahead in a helper process.
+    """
     parser = FastParser(name, stats)
-    carry = b""
-    chunk = first
-    while chunk:
-        buf = carry + chunk
-        cut = buf.rfind(b"\n") + 1
-        # Never cut through a gradient block: a cut block sends its whole
-        # region through the line parser. Carry the last block over instead.
-        last_block = buf.rfind(GRAD, max(0, len(buf) - 4096))
-        if last_block > 0:
-            cut = min(cut, _line_start(buf, 0, last_block))
-        if cut:
-            parser.feed(buf[:cut])
-            carry = buf[cut:]
-        else:
-            carry = buf
-        if len(carry) > CHUNK * 4:
-            # A line longer than any log line: parse what there is as one line.
-            parser.feed(carry + b"\n")
-            parser.lineno -= 1
-            carry = b""
-        chunk = handle.read(CHUNK)
-    if carry:
-        parser.feed(carry if carry.endswith(b"\n") else carry + b"\n")
+    helper = None if path is None else Helper.start(path, first_size, first_size - len(first))
+    try:
+        for buf, forced in buffers(handle, first):
+            parser.feed(buf, None if helper is None else helper.answer(buf))
+            if forced:
+                parser.lineno -= 1  # the newline was added, not read
+    finally:
+        if helper is not None:
+            helper.release()
+    if helper is not None and helper.failure is not None:
+        stats.notes.append(f"did the helper's work in-process: {helper.failure}")
     stats.physical_lines = parser.lineno
     stats.note_bad_bytes()
     return parser.finish()

@@ -1,0 +1,343 @@
+"""Prescan: the work on a log's buffers that needs no parser state.
+
+The fast path (`parsers/fast.py`) reads a log as buffers of whole lines.
+Finding the rare block markers in a buffer, counting its lines and reading
+the numbers of its plain gradient blocks do not depend on what came before,
+so for a large regular file a helper process does them ahead, on the
+second core (`python -m percediag.prescan PATH FIRST SKIP CHUNK EVERY`):
+it reads the same file, cuts it into the same buffers (`buffers`), and
+writes one `Answer` per buffer, with the buffer's length and a sample of
+its bytes. The parser checks each answer against its own buffer before
+trusting it, does the work itself where an answer does not fit (the file
+changed under it) or when the helper is gone, and says so in the report's
+input notes.
+
+This module imports only the standard library, so the helper starts fast.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import re
+import struct
+import subprocess
+import sys
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
+from typing import BinaryIO
+
+# The size of each read after the first (the first is the source's sniff chunk).
+CHUNK = 4 << 20
+GRAD = b"[GRAD] Step"
+
+ANSI_PATTERN = r"\x1b(?:\[[0-9;?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])"
+_ANSI_BYTES = re.compile(ANSI_PATTERN.encode())
+
+# Every rare marker of parsers.MARKERS. Each alternative is a substring of
+# the marker chosen to open with a character that is rare in the bulk of a
+# log (gradient blocks and progress bars hold no F, C, T, P or I), so the
+# regex engine rejects most positions at once. It may match more than the
+# real markers (the line parser decides); it must never miss one.
+SCAN = re.compile(
+    rb"Fold \d{1,4}\] Epoch|CTIVATION CHECK|TE RESULTS|FOLD \d{1,4}[/ ]|CROSS-VALIDATION|PER-DIMENSION R2"
+    rb"|Interrupt|T(?:EST SET EVALUATION|RAINING CONFIGURATION|raceback \(most recent|otal params|rainer)"
+)
+# The same scan, also stopping at what normalisation would change (an ANSI
+# escape, a CRLF): one pass tells whether a buffer needs normalising, which
+# two `in` tests would cost as much as the scan itself.
+_SCAN_RAW = re.compile(SCAN.pattern + rb"|\x1b|\r\n")
+_ODD = (0x1B, 0x0D)
+
+# A gradient block in its plain form (flag [OK], finite numbers, no context
+# line), with total, loss and balance captured; any other block after the
+# header matches the empty alternative, so `findall` gives one tuple per
+# header and a plain region is one whose tuples all hold numbers.
+PLAIN = re.compile(
+    rb"\[GRAD\] Step(?: \d{1,12}: total=(\d{1,20}\.\d{1,20}), loss=(\d{1,20}\.\d{1,20})\n"
+    rb" {4}han=\d{1,20}\.\d{1,20}, contractor=\d{1,20}\.\d{1,20}, attn=\d{1,20}\.\d{1,20}, head=\d{1,20}\.\d{1,20}\n"
+    rb" {4}Balance \(head/encoder\): (\d{1,20}\.\d{1,20})x \[OK\]\n|)"
+)
+
+# How the parser tells the helper's buffer from its own: the length, the
+# last EDGE bytes and every SAMPLE_STRIDE-th byte (a strided slice costs
+# microseconds; a checksum of every byte would cost the parser a tenth of
+# its time). A log is appended to, never rewritten in place; a rewrite
+# that kept the length and changed none of the sampled bytes would go
+# unseen, as it would by any reader of a file changing under it.
+EDGE = 64
+SAMPLE_STRIDE = 127
+# A log smaller than this is scanned in-process: starting the helper costs more than it saves.
+HELPER_MIN_BYTES = 48 << 20
+# The helper also reads the plain gradient blocks of every HELPER_EVERY-th
+# region between markers, so that both processes have about as much to do.
+HELPER_EVERY = 4
+
+# Kernel pipe capacity asked for the helper's answers: several buffers' worth.
+PIPE_BYTES = 1 << 20
+
+_HEADER = struct.Struct("<Q")
+
+
+def line_start(buf: bytes, low: int, pos: int) -> int:
+    """Start of the line holding `pos`, not before `low` (itself a line start)."""
+    newline = buf.rfind(b"\n", low, pos)
+    return low if newline == -1 else newline + 1
+
+
+def normalize(buf: bytes) -> tuple[bytes, int]:
+    """The buffer without ANSI escapes and with CRLF made LF, and the number of CRLF line ends."""
+    if b"\x1b" in buf:
+        buf = _ANSI_BYTES.sub(b"", buf)
+    crlf = 0
+    if b"\r\n" in buf:
+        crlf = buf.count(b"\r\n")
+        buf = buf.replace(b"\r\n", b"\n")
+    return buf, crlf
+
+
+def find_markers(buf: bytes) -> tuple[bytes, list[int], int]:
+    """(normalised buffer, start of every marker match in it, CRLF line ends removed)."""
+    positions = [match.start() for match in _SCAN_RAW.finditer(buf)]
+    if any(buf[position] in _ODD for position in positions):
+        buf, crlf = normalize(buf)
+        return buf, [match.start() for match in SCAN.finditer(buf)], crlf
+    return buf, positions, 0
+
+
+def plain_values(buf: bytes, start: int, end: int) -> list[bytes] | None:
+    """Total, loss and balance of each gradient block of buf[start:end], as printed and in one
+    flat list (t0, l0, b0, t1, ...); None when a block is not plain."""
+    flat = list(chain.from_iterable(PLAIN.findall(buf, start, end)))
+    if b"" in flat:
+        return None
+    return flat
+
+
+def buffers(handle: BinaryIO, first: bytes, chunk_size: int | None = None) -> Iterator[tuple[bytes, bool]]:
+    """(buffer of whole lines, forced) in file order; the same cuts in any process.
+
+    A buffer never ends inside a gradient block: the last block is carried
+    over, so the bulk path sees whole blocks. `forced` marks a line longer
+    than any log line, cut and given a newline it did not have.
+    Reads after the first are `chunk_size` bytes (CHUNK by default).
+    """
+    size = CHUNK if chunk_size is None else chunk_size
+    carry = b""
+    chunk = first
+    while chunk:
+        if len(chunk) > _TAIL_WINDOW:
+            # The usual case, with a single copy: the cut is found in the
+            # chunk, and carry + chunk[:cut] is joined without slicing first.
+            cut = _cut(chunk)
+            if cut:
+                yield b"".join((carry, memoryview(chunk)[:cut])), False
+                carry = chunk[cut:]
+            else:
+                carry += chunk
+        else:
+            buf = carry + chunk
+            cut = _cut(buf)
+            if cut:
+                yield buf[:cut], False
+                carry = buf[cut:]
+            else:
+                carry = buf
+        if len(carry) > size * 4:
+            yield carry + b"\n", True
+            carry = b""
+        chunk = handle.read(size)
+    if carry:
+        yield (carry if carry.endswith(b"\n") else carry + b"\n"), False
+
+
+# Where the last gradient block is looked for, from the end of a chunk.
+_TAIL_WINDOW = 4096
+
+
+def _cut(buf: bytes) -> int:
+    """Where to cut buf: after its last newline, but before a gradient block in its last bytes."""
+    cut = buf.rfind(b"\n") + 1
+    last_block = buf.rfind(GRAD, max(0, len(buf) - _TAIL_WINDOW))
+    if last_block > 0:
+        cut = min(cut, line_start(buf, 0, last_block))
+    return cut
+
+
+@dataclass
+class Answer:
+    """What the helper found in one buffer.
+
+    `lines_at` maps the start of each marker line to the newlines before it;
+    `gaps` maps the end of a region between markers (a marker line start, or
+    the buffer's end) to (start of its first gradient block line, the
+    float64 (total, loss, balance) of each of its blocks packed in order, or
+    None when a block is not plain).
+    """
+
+    normal: bool
+    positions: list[int]
+    lines_at: dict[int, int]
+    gaps: dict[int, tuple[int, bytes | None]]
+
+
+def survey(buf: bytes, every: int) -> Answer:
+    """The helper's work on one buffer: markers, line counts and the plain blocks of every `every`-th region."""
+    normal_buf, positions, _ = find_markers(buf)
+    normal = normal_buf is buf
+    buf = normal_buf
+    lines_at: dict[int, int] = {}
+    gaps: dict[int, tuple[int, bytes | None]] = {}
+    lines = 0
+    counted = 0
+    region = 0
+    for index, end in enumerate(_region_ends(buf, positions)):
+        lines += buf.count(b"\n", counted, end)
+        counted = end
+        lines_at[end] = lines
+        if index % every == 0 and region < end:
+            first = buf.find(GRAD, region, end)
+            if first != -1:
+                start = line_start(buf, region, first)
+                values = plain_values(buf, start, end)
+                gaps[end] = (start, None if values is None else _pack(values))
+        if end < len(buf):
+            region = buf.index(b"\n", end) + 1
+    return Answer(normal, positions, lines_at, gaps)
+
+
+def _region_ends(buf: bytes, positions: list[int]) -> Iterator[int]:
+    """The start of each marker line (once per line), then the buffer's end."""
+    last = -1
+    for position in positions:
+        start = buf.rfind(b"\n", 0, position) + 1
+        if start != last:
+            yield start
+            last = start
+    if last != len(buf):
+        yield len(buf)
+
+
+def _pack(flat: list[bytes]) -> bytes:
+    return array("d", map(float, flat)).tobytes()
+
+
+def _answer(buf: bytes, every: int) -> bytes:
+    answer = survey(buf, every)
+    data = marshal.dumps((len(buf), buf[::SAMPLE_STRIDE], buf[-EDGE:], answer.normal, answer.positions,
+                          answer.lines_at, answer.gaps))
+    return _HEADER.pack(len(data)) + data
+
+
+def helper_main(path: str, first_size: int, skip: int, chunk_size: int, every: int) -> int:
+    """The helper: answer for every buffer of the file, in order, on stdout.
+
+    The parser's first read was `first_size` bytes, of which it dropped the
+    first `skip` (a byte order mark); later reads were `chunk_size` bytes.
+    """
+    out = sys.stdout.buffer
+    _widen_pipe(out)
+    try:
+        with open(path, "rb") as handle:
+            first = handle.read(first_size)[skip:]
+            for buf, _ in buffers(handle, first, chunk_size):
+                out.write(_answer(buf, every))
+        out.flush()
+    except BrokenPipeError:
+        # The parser stopped reading (it finished or failed): nothing is owed.
+        os._exit(0)
+    except OSError as exc:
+        print(f"prescan: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+class Helper:
+    """The parser's side: one answer per buffer, checked against the buffer."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.failure: str | None = None
+
+    @classmethod
+    def start(cls, path: str, first_size: int, skip: int) -> Helper | None:
+        """A helper for a large regular file on a machine with a second core, else None."""
+        if not sys.executable or _cores() < 2:
+            return None
+        try:
+            if os.path.getsize(path) < HELPER_MIN_BYTES:
+                return None
+            # The helper imports this very package, wherever it was imported from.
+            package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+            process = subprocess.Popen(
+                [sys.executable, "-m", "percediag.prescan", path, str(first_size), str(skip), str(CHUNK),
+                 str(HELPER_EVERY)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            )
+        except OSError:
+            # No helper (no such interpreter, no processes left): the parser
+            # scans in-process, with the same result.
+            return None
+        return cls(process)
+
+    def _read(self, size: int) -> bytes:
+        data = self.process.stdout.read(size)
+        if len(data) != size:
+            raise EOFError
+        return data
+
+    def answer(self, buf: bytes) -> Answer | None:
+        """The helper's answer for `buf`, or None to do the work in-process."""
+        if self.failure is not None:
+            return None
+        try:
+            (size,) = _HEADER.unpack(self._read(_HEADER.size))
+            length, sample, tail, *fields = marshal.loads(self._read(size))
+        except (EOFError, ValueError, TypeError, struct.error) as exc:
+            self.close()
+            said = self.process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            self.failure = f"the helper stopped answering ({said[-1] if said else type(exc).__name__})"
+            return None
+        if length != len(buf) or tail != buf[-EDGE:] or sample != buf[::SAMPLE_STRIDE]:
+            # The file changed between the two reads: its answers no longer fit.
+            self.failure = "the file changed while it was read"
+            self.close()
+            return None
+        return Answer(*fields)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+
+    def release(self) -> None:
+        self.close()
+        self.process.stderr.close()
+
+
+def _widen_pipe(stream) -> None:
+    """Let the helper run further ahead of the parser (Linux pipes hold 64 KiB by default)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        # Not Linux, or not a pipe, or over the system's limit: the default size only costs speed.
+        return
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 6:
+        print("usage: python -m percediag.prescan PATH FIRST SKIP CHUNK EVERY", file=sys.stderr)
+        raise SystemExit(2)
+    raise SystemExit(helper_main(sys.argv[1], *(int(arg) for arg in sys.argv[2:])))

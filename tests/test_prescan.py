@@ -1,0 +1,124 @@
+"""The helper process: its answers give the same Log as the line parse, and when they
+cannot be used the parser does the work itself and says so."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import percediag.prescan as prescan
+from percediag.parsers import parse_lines
+from percediag.pipeline import parse_source
+from percediag.sources import LogSource
+from tests import transforms
+from tests.helpers import ROOT
+from tests.parsers.test_fast import rounded
+
+sys.path.insert(0, str(ROOT / "bench"))
+import make_log  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def every_step_bytes(tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("prescan") / "big.log"
+    make_log.write(2 << 20, path, seed=5)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def helper_always(monkeypatch):
+    """A helper for any file size, many small buffers, and every region read by the helper."""
+    monkeypatch.setattr(prescan, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(prescan, "CHUNK", 65_537)
+    monkeypatch.setattr(prescan, "HELPER_EVERY", 1)
+    answers = []
+    original = prescan.Helper.answer
+
+    def counting(self, buf):
+        answer = original(self, buf)
+        answers.append(answer)
+        return answer
+
+    monkeypatch.setattr(prescan.Helper, "answer", counting)
+    return answers
+
+
+def parse_both(path):
+    fast_log = parse_source(LogSource.from_path(path))
+    slow = parse_lines(LogSource.from_path(path).lines(), str(path))
+    fast = rounded(fast_log.model_dump())
+    notes = fast.pop("notes")
+    slow_dump = rounded(slow.model_dump())
+    slow_dump.pop("notes")
+    return fast, slow_dump, notes
+
+
+@pytest.mark.parametrize("shape", [None, "ansi", "crlf", "bom"])
+def test_helper_answers_give_the_line_parse(tmp_path, every_step_bytes, helper_always, shape):
+    data = every_step_bytes
+    if shape is not None:
+        data = transforms.TEXT_TRANSFORMS[shape](data.decode()).encode()
+    path = tmp_path / "train.log"
+    path.write_bytes(data)
+    fast, slow, notes = parse_both(path)
+    assert fast == slow
+    used = [answer for answer in helper_always if answer is not None]
+    assert len(used) == len(helper_always) > 10
+    assert any(answer.gaps for answer in used), "the helper read no region"
+    assert not [note for note in notes if "in-process" in note]
+
+
+def test_a_helper_that_dies_is_replaced_by_in_process_work(tmp_path, every_step_bytes, helper_always, monkeypatch):
+    path = tmp_path / "train.log"
+    path.write_bytes(every_step_bytes)
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    fast, slow, notes = parse_both(path)
+    assert fast == slow
+    assert helper_always[0] is None
+    assert any("did the helper's work in-process: the helper stopped answering" in note for note in notes)
+
+
+def test_answers_for_a_changed_file_are_not_used(tmp_path, every_step_bytes, helper_always, monkeypatch):
+    path = tmp_path / "train.log"
+    path.write_bytes(every_step_bytes)
+    # The helper reads a file of the same length whose numbers differ, as if
+    # the log had been rewritten between the two reads.
+    other = tmp_path / "rewritten.log"
+    other.write_bytes(every_step_bytes.replace(b"total=0.1", b"total=0.9"))
+    start = prescan.Helper.start.__func__
+
+    def start_on_other(cls, _path, first_size, skip):
+        return start(cls, str(other), first_size, skip)
+
+    monkeypatch.setattr(prescan.Helper, "start", classmethod(start_on_other))
+    fast, slow, notes = parse_both(path)
+    assert fast == slow
+    assert any("the file changed while it was read" in note for note in notes)
+
+
+def test_no_helper_for_a_small_file_or_a_stream(tmp_path, monkeypatch):
+    path = tmp_path / "small.log"
+    path.write_text("[Fold 1] Epoch   0 | train_loss: 0.0150 | val_loss: 0.0140 | val_r2: +0.0100 | lr: 5.00e-05 | time: 30.0s\n")
+    assert prescan.Helper.start(str(path), 100, 0) is None
+    monkeypatch.setattr(prescan, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(prescan, "_cores", lambda: 1)
+    assert prescan.Helper.start(str(path), 100, 0) is None
+
+
+def test_the_helper_refuses_wrong_arguments():
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "percediag.prescan", "only-a-path"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("usage: python -m percediag.prescan")
+
+
+def test_the_combined_scan_finds_what_needs_normalising():
+    buf, positions, crlf = prescan.find_markers(b"a\r\nTotal params: 5\r\n\x1b[32mok\x1b[0m\n")
+    assert buf == b"a\nTotal params: 5\nok\n"
+    assert crlf == 2
+    assert [buf[p:p + 5] for p in positions] == [b"Total"]
+    clean = b"x\n[Fold 1] Epoch   0 | val_r2: +0.01\n"
+    same, positions, crlf = prescan.find_markers(clean)
+    assert same is clean and crlf == 0 and positions == [clean.index(b"Fold")]
