@@ -101,29 +101,44 @@ def _fit_many(t: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     For a fixed tau the model is linear in (a, b); the 2x2 weighted normal
     equations are solved in closed form for every (row, tau) pair at once,
     with a few rounds of Huber reweighting, and each row keeps the tau with
-    the smallest robust loss.
+    the smallest robust loss. The weighted sums are contractions (einsum),
+    so no (m, k, n) product is built for them; the first round, unweighted,
+    needs none at all.
     """
     span = float(t.max() - t.min()) or 1.0
     taus = np.geomspace(0.3, 20.0 * span, _TAUS)
-    e = np.exp(-t[None, :] / taus[:, None])[None, :, :]  # (1, k, n)
+    rows, k = ys.shape[0], taus.size
+    e = np.exp(-t[None, :] / taus[:, None])  # (k, n)
+    ee = e * e
     y = ys[:, None, :]  # (m, 1, n)
-    w = np.ones((ys.shape[0], taus.size, t.size))
+    ey = e[None, :, :] * y  # (m, k, n)
+    w = None
     for _ in range(_IRLS_ROUNDS):
-        sw, swe, swee = w.sum(-1), (w * e).sum(-1), (w * e * e).sum(-1)
-        swy, swey = (w * y).sum(-1), (w * e * y).sum(-1)
+        if w is None:
+            sw = np.full((rows, k), float(t.size))
+            swe = np.broadcast_to(e.sum(-1), (rows, k))
+            swee = np.broadcast_to(ee.sum(-1), (rows, k))
+            swy = np.broadcast_to(ys.sum(-1)[:, None], (rows, k))
+            swey = ey.sum(-1)
+        else:
+            sw = w.sum(-1)
+            swe = np.einsum("mkn,kn->mk", w, e)
+            swee = np.einsum("mkn,kn->mk", w, ee)
+            swy = np.einsum("mkn,mn->mk", w, ys)
+            swey = np.einsum("mkn,mkn->mk", w, ey)
         det = sw * swee - swe * swe
         det = np.where(np.abs(det) < 1e-12, 1e-12, det)
         a = (swee * swy - swe * swey) / det
         b = (swe * swy - sw * swey) / det
         resid = y - (a[..., None] - b[..., None] * e)
-        scale = 1.4826 * np.median(np.abs(resid), axis=-1, keepdims=True)
-        k = 1.345 * np.maximum(scale, 1e-9)
         absr = np.abs(resid)
-        w = np.where(absr <= k, 1.0, k / np.maximum(absr, 1e-12))
-    loss = (w * resid**2).sum(-1)
+        scale = 1.4826 * np.median(absr, axis=-1, keepdims=True)
+        cutoff = 1.345 * np.maximum(scale, 1e-9)
+        w = np.where(absr <= cutoff, 1.0, cutoff / np.maximum(absr, 1e-12))
+    loss = np.einsum("mkn,mkn->mk", w, resid * resid)
     best = np.argmin(loss, axis=1)
-    rows = np.arange(ys.shape[0])
-    return a[rows, best], b[rows, best], taus[best]
+    index = np.arange(rows)
+    return a[index, best], b[index, best], taus[best]
 
 
 def _fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
