@@ -1,7 +1,8 @@
 """Benchmark `percediag check` on a large log against grep and wc on the same file.
 
 Prints, in one run and on the same file: throughput (MB/s), peak memory (max
-RSS of the percediag process), wall time, and as this machine's reference
+RSS of the percediag process and its helper), wall time, the same on one
+core (where no helper process runs), and as this machine's reference
 the wall time of `grep -c -E` for the block markers and of `wc -l`, with the
 ratios; then the cold-start wall time of `check` on a small (about 50 KB)
 log. Each timing is the best of --repeat runs.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +70,8 @@ def main() -> int:
     # Warm the page cache so every tool reads from memory.
     subprocess.run(["cat", str(args.log)], stdout=subprocess.DEVNULL, check=True)
     wall, rss, code = best(percediag, args.repeat)
+    # The same check held to one core: no helper process (prescan.Helper needs two).
+    single = best(["taskset", "-c", "0", *percediag], args.repeat) if shutil.which("taskset") else None
     grep_wall, _, _ = best(["grep", "-c", "-E", MARKERS, str(args.log)], args.repeat)
     wc_wall, _, _ = best(["wc", "-l", str(args.log)], args.repeat)
     # A cold start as on an ordinary install: bytecode written once (this
@@ -79,6 +83,9 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"log: {args.log.name}, {size_mb:.0f} MB (percediag exit code {code})")
     print(f"percediag check: {wall:.2f} s wall, {size_mb / wall:.0f} MB/s, peak memory {rss / 1024:.0f} MB")
+    if single is not None:
+        print(f"percediag check on one core (taskset -c 0, no helper): {single[0]:.2f} s wall, "
+              f"{size_mb / single[0]:.0f} MB/s, peak memory {single[1] / 1024:.0f} MB")
     print(f"grep -c -E markers: {grep_wall:.2f} s ({wall / grep_wall:.1f}x faster than percediag)")
     print(f"wc -l: {wc_wall:.2f} s ({wall / wc_wall:.1f}x faster than percediag)")
     print(f"small log ({SMALL_LOG.stat().st_size / 1e3:.0f} KB) cold start: {small_wall * 1000:.0f} ms wall, "

@@ -11,6 +11,7 @@ import importlib
 import os
 import pkgutil
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -25,25 +26,37 @@ from tests.helpers import REAL, ROOT, activation_block, epoch_line, grad_block, 
 MiB = 1 << 20
 
 
+# Runs the command given in argv and prints its peak memory (KiB). Linux
+# carries a process's peak RSS across fork and exec, so a child started
+# straight from pytest would report pytest's own peak; started from this
+# small launcher, the figure is the command's own.
+_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def child_rss(args: list[str], timeout: float = 180) -> tuple[int, str, float, float]:
-    """Like run_child, with the child's peak memory (MiB) from wait4."""
+    """Exit code, stderr, seconds and peak memory (MiB, with any helper process) of `percediag ARGS`."""
     import tempfile
 
     with tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        process = subprocess.Popen([sys.executable, "-m", "percediag", *args], stdout=subprocess.DEVNULL, stderr=err,
-                                   cwd=ROOT)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"percediag {args[:2]} did not finish in {timeout}s")
-            time.sleep(0.05)
+        launcher = subprocess.Popen([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "percediag", *args],
+                                    stdout=subprocess.PIPE, stderr=err, cwd=ROOT, start_new_session=True)
+        try:
+            out, _ = launcher.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            os.killpg(launcher.pid, signal.SIGKILL)  # the launcher and percediag under it
+            launcher.communicate()
+            raise AssertionError(f"percediag {args[:2]} did not finish in {timeout}s") from exc
+        seconds = time.monotonic() - started
         err.seek(0)
-        return os.waitstatus_to_exitcode(status), err.read().decode(), time.monotonic() - started, usage.ru_maxrss / 1024
+        code, rss = (int(field) for field in out.split())
+        print(f"percediag {args[:2]}: {seconds:.1f} s, {rss / 1024:.0f} MiB")
+        return code, err.read().decode(), seconds, rss / 1024
 
 
 def assert_clean(code: int, err: str) -> None:
@@ -77,7 +90,7 @@ def test_a_100_mb_single_line(tmp_path):
             handle.write(block)
     code, err, seconds, rss = child_rss(["check", str(path), "-q"])
     assert_clean(code, err)
-    assert code == 1 and seconds < 90 and rss < 300
+    assert code == 1 and seconds < 90 and rss < 150
 
 
 @pytest.mark.parametrize("header", [
@@ -94,7 +107,7 @@ def test_a_million_repeated_block_headers(tmp_path, header):
     path.write_text(header * 1_000_000)
     code, err, seconds, rss = child_rss(["check", str(path), "-q"])
     assert_clean(code, err)
-    assert seconds < 120 and rss < 400
+    assert seconds < 120 and rss < 150
 
 
 def test_a_million_alternating_epoch_lines(tmp_path):
@@ -103,7 +116,42 @@ def test_a_million_alternating_epoch_lines(tmp_path):
     path.write_text("\n".join(lines * 500_000) + "\n")
     code, err, seconds, rss = child_rss(["check", str(path), "-q"])
     assert_clean(code, err)
-    assert seconds < 120 and rss < 400
+    assert seconds < 120 and rss < 150
+
+
+def test_a_60_mb_training_log_stays_in_the_memory_budget(tmp_path):
+    """Large enough for the helper process (its memory counts too), every step logged."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import make_log
+
+    path = tmp_path / "big.log"
+    make_log.write(60 << 20, path, seed=9)
+    code, err, seconds, rss = child_rss(["check", str(path), "-q"])
+    assert code == 1 and "Traceback" not in err
+    assert rss < 150
+
+
+def test_a_fold_of_30000_epochs_is_capped_and_forecast_in_bounded_memory(tmp_path):
+    path = tmp_path / "long.log"
+    path.write_text("\n".join(epoch_line(1, epoch, 0.3 - 0.3 * 0.9995 ** epoch) for epoch in range(30_000)) + "\n")
+    code, err, seconds, rss = child_rss(["check", str(path), "-q"])
+    assert_clean(code, err)
+    assert seconds < 60 and rss < 150
+    from percediag.pipeline import parse
+
+    log = parse(path)
+    assert len(log.runs[0].folds[0].epochs) == 10_000
+    assert any("more than 10000 epoch lines in one fold" in w.message for w in log.warnings)
+
+
+def test_300000_distinct_epoch_lines_are_capped_for_the_whole_log(tmp_path):
+    path = tmp_path / "wide.log"
+    with path.open("w") as handle:
+        for fold in range(30):
+            handle.write("\n".join(epoch_line(fold, epoch, 0.2) for epoch in range(10_000)) + "\n")
+    code, err, seconds, rss = child_rss(["check", str(path), "-q"])
+    assert_clean(code, err)
+    assert seconds < 120 and rss < 150
 
 
 @pytest.mark.parametrize("number", ["1e309", "-0", "nan%", "0x10", "+inf", "-1e-400", "00000000000000000000001"])

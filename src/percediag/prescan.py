@@ -20,6 +20,7 @@ from __future__ import annotations
 import marshal
 import os
 import re
+import stat
 import struct
 import subprocess
 import sys
@@ -267,7 +268,9 @@ class Helper:
         if not sys.executable or _cores() < 2:
             return None
         try:
-            if os.path.getsize(path) < HELPER_MIN_BYTES:
+            info = os.stat(path)
+            # A pipe, a device or a /proc file cannot be read twice the same way.
+            if not stat.S_ISREG(info.st_mode) or info.st_size < HELPER_MIN_BYTES:
                 return None
             # The helper imports this very package, wherever it was imported from.
             package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -135,6 +135,7 @@ class Trajectory(BaseModel):
     oscillation_share: float = Field(gt=0, le=1)
     oscillation_amplitude: float = Field(gt=0)
     bootstrap: int = Field(ge=20, le=5000)
+    max_fit_points: int = Field(ge=20, le=5000)
     seed: int = 0
     reasons: dict[str, str] = Field(default_factory=dict)
 

@@ -141,6 +141,26 @@ def _fit_many(t: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return a[index, best], b[index, best], taus[best]
 
 
+def _binned(values: np.ndarray, most: int) -> np.ndarray:
+    """`values` as they are, or, when longer than `most`, the means of `most` consecutive runs of them."""
+    if len(values) <= most:
+        return values
+    starts = np.linspace(0, len(values), most + 1).astype(int)[:-1]
+    counts = np.diff(np.append(starts, len(values)))
+    return np.add.reduceat(values, starts) / counts
+
+
+# Bootstrap rows fitted together: the working arrays hold rows x taus x
+# points floats, so this bounds the forecast's memory (about 4 MB each).
+_ROWS_PER_BATCH = 64
+
+
+def _fit_rows(t: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_fit_many` over the rows of `ys`, a batch of rows at a time."""
+    parts = [_fit_many(t, ys[start:start + _ROWS_PER_BATCH]) for start in range(0, len(ys), _ROWS_PER_BATCH)]
+    return tuple(np.concatenate(column) for column in zip(*parts))
+
+
 def _fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     a, b, tau = _fit_many(t, y[None, :])
     return float(a[0]), float(b[0]), float(tau[0])
@@ -213,9 +233,11 @@ def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], tar
         what = "overfitting: train loss still falls" if fc.overfitting else "past its peak"
         fc.reason = f"R2 peaked at {fc.best_r2:.3f} after {fc.best_epoch} epochs and fell to {fc.last_r2:.3f} ({what})"
         return fc
-    a, b, tau = _fit(t, y)
-    fitted = a - b * np.exp(-t / tau)
-    resid = y - fitted
+    # A very long fold is fitted on the means of equal runs of epochs: the
+    # bootstrap's work and memory grow with points x resamples.
+    fit_t, fit_y = _binned(t, cfg.max_fit_points), _binned(y, cfg.max_fit_points)
+    a, b, tau = _fit(fit_t, fit_y)
+    resid = y - (a - b * np.exp(-t / tau))
     scatter = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
     if fc.trend == "oscillating" or scatter > cfg.max_residual:
         fc.on_track = "uncertain"
@@ -223,8 +245,10 @@ def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], tar
                      if scatter > cfg.max_residual else "R2 oscillates: no curve describes it")
         return fc
     rng = np.random.default_rng(cfg.seed)
-    y_star = fitted[None, :] + rng.choice(resid, size=(cfg.bootstrap, len(resid)), replace=True)
-    boot_a, boot_b, boot_tau = _fit_many(t, y_star)
+    fit_fitted = a - b * np.exp(-fit_t / tau)
+    fit_resid = fit_y - fit_fitted
+    y_star = fit_fitted[None, :] + rng.choice(fit_resid, size=(cfg.bootstrap, len(fit_resid)), replace=True)
+    boot_a, boot_b, boot_tau = _fit_rows(fit_t, y_star)
     samples = boot_a - boot_b * np.exp(-horizon / boot_tau)
     low, high = (float(v) for v in np.percentile(samples, [5, 95]))
     point = _curve(a, b, tau, horizon)

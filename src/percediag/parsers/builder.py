@@ -32,10 +32,13 @@ from percediag.parsers.gradient import GradientAccumulator
 # Parse warnings kept verbatim; past this they are only counted.
 MAX_WARNINGS = 200
 # Bounds on what a hostile log can make us keep: runs split off, folds per
-# run, epoch records per fold. A real log is far below each.
+# run, epoch records per fold and in the whole log (an epoch record costs
+# about 2 KB; 20,000 of them stay within the memory budget). A real log is
+# far below each: 4 folds x 200 epochs is 800 records.
 MAX_RUNS = 200
 MAX_FOLDS = 100
-MAX_EPOCHS = 50_000
+MAX_EPOCHS = 10_000
+MAX_EPOCH_RECORDS = 20_000
 
 
 def _has_data(fold: Fold) -> bool:
@@ -53,6 +56,8 @@ class Builder:
         self.last_line = 0
         self.version = 0
         self._runs_capped = False
+        self._log_epochs_capped = False
+        self._epoch_records = 0
         self._folds_capped: set[int] = set()
 
     # -- structure -------------------------------------------------------
@@ -179,11 +184,16 @@ class Builder:
             self.warn(record.line, f"fold {record.fold}: epoch {record.epoch} after epoch {fold.epochs[-1].epoch}; a new run starts here")
             if self.new_run(record.line):
                 fold = self._open_fold(record.fold, record.line)
-        if len(fold.epochs) >= MAX_EPOCHS:
+        if len(fold.epochs) >= MAX_EPOCHS or self._epoch_records >= MAX_EPOCH_RECORDS:
             if not fold.stops or fold.stops[-1].kind != "capped":
-                self.warn(record.line, f"more than {MAX_EPOCHS} epoch lines in one fold: later ones are not kept")
+                if len(fold.epochs) >= MAX_EPOCHS:
+                    self.warn(record.line, f"more than {MAX_EPOCHS} epoch lines in one fold: later ones are not kept")
+                elif not self._log_epochs_capped:
+                    self._log_epochs_capped = True
+                    self.warn(record.line, f"more than {MAX_EPOCH_RECORDS} epoch lines in the log: later ones are not kept")
                 fold.stops.append(StopEvent(line=record.line, kind="capped", text="epoch lines past the cap"))
             return
+        self._epoch_records += 1
         fold.epochs.append(record)
         fold.end_line = record.line
 
