@@ -265,7 +265,8 @@ class Helper:
     @classmethod
     def start(cls, path: str, first_size: int, skip: int) -> Helper | None:
         """A helper for a large regular file on a machine with a second core, else None."""
-        if not sys.executable or _cores() < 2:
+        # A frozen application's executable is not an interpreter that takes -m.
+        if not sys.executable or getattr(sys, "frozen", False) or _cores() < 2:
             return None
         try:
             info = os.stat(path)
