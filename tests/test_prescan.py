@@ -122,3 +122,31 @@ def test_the_combined_scan_finds_what_needs_normalising():
     clean = b"x\n[Fold 1] Epoch   0 | val_r2: +0.01\n"
     same, positions, crlf = prescan.find_markers(clean)
     assert same is clean and crlf == 0 and positions == [clean.index(b"Fold")]
+
+
+MARKER_LINES = [
+    "ACTIVATION CHECK - Batch 0", "AGGREGATE RESULTS", "PER-DIMENSION R2 (test set)",
+    "  [Fold 3] Epoch  12 | val_r2: +0.2000", "FOLD 2/3", "FOLD 1 SUMMARY", "TEST SET EVALUATION",
+    "Traceback (most recent call last):", "TRAINING CONFIGURATION - SOTA + ROUND 5 FIXES",
+    "`Trainer.fit` stopped: `max_epochs=200` reached.", "Signaling Trainer to stop.",
+    "Detected KeyboardInterrupt, attempting graceful shutdown ...", "13.8 M    Total params",
+    "  4-FOLD CROSS-VALIDATION",
+]
+
+
+def test_the_scan_finds_every_marker_the_line_parser_knows():
+    """SCAN holds substrings of the markers; a line the parser would open a block on must never be skipped."""
+    from percediag.parsers import MARKERS
+    from tests.helpers import EXAMPLES, REAL
+
+    lines = list(MARKER_LINES)
+    for path in [*EXAMPLES.glob("*.log"), *REAL.glob("*.log")]:
+        lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
+    checked = set()
+    for line in lines:
+        match = MARKERS.search(line)
+        if match is None or match.lastgroup == "gradient":  # gradient blocks are the bulk path's own
+            continue
+        checked.add(match.lastgroup)
+        assert prescan.SCAN.search(line.encode()) is not None, line
+    assert checked == set(MARKERS.groupindex) - {"gradient"}

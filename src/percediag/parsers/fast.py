@@ -206,7 +206,7 @@ def parse_bytes(handle: BinaryIO, first: bytes, name: str, stats: SourceStats, p
     """Parse a stream whose first chunk (`first`, BOM removed) was already read.
 
     For a large regular file (`path`, whose first read was `first_size`
-    bytes) the marker scan runs ahead in a helper process.
+    bytes) a helper process does the stateless work ahead (`prescan`).
     """
     parser = FastParser(name, stats)
     helper = None if path is None else Helper.start(path, first_size, first_size - len(first))
