@@ -24,6 +24,7 @@ import stat
 import struct
 import subprocess
 import sys
+import tempfile
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -258,8 +259,10 @@ def helper_main(path: str, first_size: int, skip: int, chunk_size: int, every: i
 class Helper:
     """The parser's side: one answer per buffer, checked against the buffer."""
 
-    def __init__(self, process: subprocess.Popen) -> None:
+    def __init__(self, process: subprocess.Popen, errors) -> None:
         self.process = process
+        # The helper's stderr goes to a file: a pipe nobody reads could fill and stall it.
+        self.errors = errors
         self.failure: str | None = None
 
     @classmethod
@@ -276,16 +279,22 @@ class Helper:
             # The helper imports this very package, wherever it was imported from.
             package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+            errors = tempfile.TemporaryFile()
+        except OSError:
+            # Not a file we can stat, or no temporary file: the parser works in-process, with the same result.
+            return None
+        try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "percediag.prescan", path, str(first_size), str(skip), str(CHUNK),
                  str(HELPER_EVERY)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, env=env,
             )
         except OSError:
             # No helper (no such interpreter, no processes left): the parser
-            # scans in-process, with the same result.
+            # works in-process, with the same result.
+            errors.close()
             return None
-        return cls(process)
+        return cls(process, errors)
 
     def _read(self, size: int) -> bytes:
         data = self.process.stdout.read(size)
@@ -300,9 +309,11 @@ class Helper:
         try:
             (size,) = _HEADER.unpack(self._read(_HEADER.size))
             length, sample, tail, *fields = marshal.loads(self._read(size))
+            answer = Answer(*fields)
         except (EOFError, ValueError, TypeError, struct.error) as exc:
             self.close()
-            said = self.process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            self.errors.seek(0)
+            said = self.errors.read().decode("utf-8", "replace").strip().splitlines()
             self.failure = f"the helper stopped answering ({said[-1] if said else type(exc).__name__})"
             return None
         if length != len(buf) or tail != buf[-EDGE:] or sample != buf[::SAMPLE_STRIDE]:
@@ -310,7 +321,7 @@ class Helper:
             self.failure = "the file changed while it was read"
             self.close()
             return None
-        return Answer(*fields)
+        return answer
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -320,7 +331,7 @@ class Helper:
 
     def release(self) -> None:
         self.close()
-        self.process.stderr.close()
+        self.errors.close()
 
 
 def _widen_pipe(stream) -> None:
