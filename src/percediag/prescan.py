@@ -24,7 +24,6 @@ import stat
 import struct
 import subprocess
 import sys
-import tempfile
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -279,6 +278,8 @@ class Helper:
             # The helper imports this very package, wherever it was imported from.
             package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+            import tempfile  # here, not at the top: a small log's cold start does not pay for it
+
             errors = tempfile.TemporaryFile()
         except OSError:
             # Not a file we can stat, or no temporary file: the parser works in-process, with the same result.
