@@ -43,3 +43,12 @@ def test_no_data(judge):
     [finding] = judge((REAL / "round6-startup-crash.log").read_text(), "log.no_data")
     assert finding.status == "fail" and "a traceback" in finding.message
     assert judge(curve_lines(0, [0.1]), "log.no_data")[0].status == "pass"
+
+
+def test_complete_says_when_epochs_past_the_cap_were_not_kept(judge, monkeypatch):
+    import percediag.parsers.builder as builder
+
+    monkeypatch.setattr(builder, "MAX_EPOCHS", 3)
+    [finding] = judge(curve_lines(1, [0.1, 0.12, 0.14, 0.15, 0.16]), "run.complete")
+    assert finding.status == "warn"
+    assert "after Epoch 2, the last epoch kept" in finding.message and len(finding.lines) == 2

@@ -47,6 +47,11 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
         if last.epochs:
             detail = f"after Epoch {last.epochs[-1].epoch}"
             lines = [last.epochs[-1].line]
+            capped = [stop for stop in last.stops if stop.kind == "capped"]
+            if capped:
+                # Later epoch lines exist but were not kept: say so, not that the log stops here.
+                detail += f", the last epoch kept (the lines past the cap, from line {capped[0].line}, were not)"
+                lines.append(capped[0].line)
         else:
             detail = "before its first epoch line"
             lines = [last.line]
