@@ -31,7 +31,7 @@ def helper_always(monkeypatch):
     """A helper for any file size, many small buffers, and every region read by the helper."""
     monkeypatch.setattr(prescan, "HELPER_MIN_BYTES", 0)
     monkeypatch.setattr(prescan, "CHUNK", 65_537)
-    monkeypatch.setattr(prescan, "HELPER_EVERY", 1)
+    monkeypatch.setattr(prescan, "HELPER_SHARE", 100)
     answers = []
     original = prescan.Helper.answer
 
@@ -149,4 +149,14 @@ def test_the_scan_finds_every_marker_the_line_parser_knows():
             continue
         checked.add(match.lastgroup)
         assert prescan.SCAN.search(line.encode()) is not None, line
+        assert prescan.marker_positions(line.encode()), line
     assert checked == set(MARKERS.groupindex) - {"gradient"}
+
+
+def test_marker_positions_agree_with_the_regex_scan_in_sparse_and_dense_text(every_step_bytes, monkeypatch):
+    sparse = every_step_bytes[:1 << 20]
+    expected = {match.start() for match in prescan.SCAN.finditer(sparse)}
+    assert expected and expected <= set(prescan.marker_positions(sparse))
+    # Text full of candidate bytes: past the budget the regex scan takes over.
+    dense = b"FCTPI " * 50_000 + b"\n  [Fold 2] Epoch   3 | val_r2: +0.1\n"
+    assert prescan.marker_positions(dense) == [match.start() for match in prescan.SCAN.finditer(dense)] == [dense.index(b"Fold")]

@@ -4,7 +4,7 @@ The fast path (`parsers/fast.py`) reads a log as buffers of whole lines.
 Finding the rare block markers in a buffer, counting its lines and reading
 the numbers of its plain gradient blocks do not depend on what came before,
 so for a large regular file a helper process does them ahead, on the
-second core (`python -m percediag.prescan PATH FIRST SKIP CHUNK EVERY`):
+second core (`python -m percediag.prescan PATH FIRST SKIP CHUNK SHARE`):
 it reads the same file, cuts it into the same buffers (`buffers`), and
 writes one `Answer` per buffer, with the buffer's length and a sample of
 its bytes. The parser checks each answer against its own buffer before
@@ -46,11 +46,16 @@ SCAN = re.compile(
     rb"Fold \d{1,4}\] Epoch|CTIVATION CHECK|TE RESULTS|FOLD \d{1,4}[/ ]|CROSS-VALIDATION|PER-DIMENSION R2"
     rb"|Interrupt|T(?:EST SET EVALUATION|RAINING CONFIGURATION|raceback \(most recent|otal params|rainer)"
 )
-# The same scan, also stopping at what normalisation would change (an ANSI
-# escape, a CRLF): one pass tells whether a buffer needs normalising, which
-# two `in` tests would cost as much as the scan itself.
-_SCAN_RAW = re.compile(SCAN.pattern + rb"|\x1b|\r\n")
-_ODD = (0x1B, 0x0D)
+# The first byte of every SCAN alternative. Finding each with bytes.find
+# (memchr) and trying SCAN only there costs a quarter of running SCAN over
+# the buffer, whose alternation tests a set of first bytes at every byte;
+# in dense text (more than one candidate in CANDIDATE_SHARE bytes) SCAN
+# itself is cheaper, and is used.
+_FIRST_BYTES = (b"F", b"C", b"T", b"P", b"I")
+CANDIDATE_SHARE = 256
+# What normalisation would change. A regex search for the literal CRLF
+# skips ahead faster than `in`, whose loop stops at every newline.
+_CRLF = re.compile(rb"\r\n")
 
 # A gradient block in its plain form (flag [OK], finite numbers, no context
 # line), with total, loss and balance captured; any other block after the
@@ -72,9 +77,10 @@ EDGE = 64
 SAMPLE_STRIDE = 127
 # A log smaller than this is scanned in-process: starting the helper costs more than it saves.
 HELPER_MIN_BYTES = 48 << 20
-# The helper also reads the plain gradient blocks of every HELPER_EVERY-th
-# region between markers, so that both processes have about as much to do.
-HELPER_EVERY = 4
+# The share (in percent) of the regions between markers whose plain
+# gradient blocks the helper reads too, spread evenly, so that both
+# processes have about as much to do (measured with bench/run.py).
+HELPER_SHARE = 40
 
 # Kernel pipe capacity asked for the helper's answers: several buffers' worth.
 PIPE_BYTES = 1 << 20
@@ -101,11 +107,32 @@ def normalize(buf: bytes) -> tuple[bytes, int]:
 
 def find_markers(buf: bytes) -> tuple[bytes, list[int], int]:
     """(normalised buffer, start of every marker match in it, CRLF line ends removed)."""
-    positions = [match.start() for match in _SCAN_RAW.finditer(buf)]
-    if any(buf[position] in _ODD for position in positions):
+    crlf = 0
+    if b"\x1b" in buf or _CRLF.search(buf) is not None:
         buf, crlf = normalize(buf)
-        return buf, [match.start() for match in SCAN.finditer(buf)], crlf
-    return buf, positions, 0
+    return buf, marker_positions(buf), crlf
+
+
+def marker_positions(buf: bytes) -> list[int]:
+    """Every position where a SCAN alternative matches, in order.
+
+    A superset of `SCAN.finditer`'s starts (matches may overlap here), which
+    is all the parser needs: it goes to the line of the first one past where
+    it stands.
+    """
+    budget = len(buf) // CANDIDATE_SHARE + 64
+    found = []
+    for first in _FIRST_BYTES:
+        position = buf.find(first)
+        while position != -1:
+            budget -= 1
+            if budget < 0:
+                return [match.start() for match in SCAN.finditer(buf)]
+            if SCAN.match(buf, position) is not None:
+                found.append(position)
+            position = buf.find(first, position + 1)
+    found.sort()
+    return found
 
 
 def plain_values(buf: bytes, start: int, end: int) -> list[bytes] | None:
@@ -184,8 +211,8 @@ class Answer:
     gaps: dict[int, tuple[int, bytes | None]]
 
 
-def survey(buf: bytes, every: int) -> Answer:
-    """The helper's work on one buffer: markers, line counts and the plain blocks of every `every`-th region."""
+def survey(buf: bytes, share: int) -> Answer:
+    """The helper's work on one buffer: markers, line counts and the plain blocks of `share` percent of its regions."""
     normal_buf, positions, _ = find_markers(buf)
     normal = normal_buf is buf
     buf = normal_buf
@@ -198,7 +225,7 @@ def survey(buf: bytes, every: int) -> Answer:
         lines += buf.count(b"\n", counted, end)
         counted = end
         lines_at[end] = lines
-        if index % every == 0 and region < end:
+        if (index + 1) * share // 100 > index * share // 100 and region < end:
             first = buf.find(GRAD, region, end)
             if first != -1:
                 start = line_start(buf, region, first)
@@ -225,14 +252,14 @@ def _pack(flat: list[bytes]) -> bytes:
     return array("d", map(float, flat)).tobytes()
 
 
-def _answer(buf: bytes, every: int) -> bytes:
-    answer = survey(buf, every)
+def _answer(buf: bytes, share: int) -> bytes:
+    answer = survey(buf, share)
     data = marshal.dumps((len(buf), buf[::SAMPLE_STRIDE], buf[-EDGE:], answer.normal, answer.positions,
                           answer.lines_at, answer.gaps))
     return _HEADER.pack(len(data)) + data
 
 
-def helper_main(path: str, first_size: int, skip: int, chunk_size: int, every: int) -> int:
+def helper_main(path: str, first_size: int, skip: int, chunk_size: int, share: int) -> int:
     """The helper: answer for every buffer of the file, in order, on stdout.
 
     The parser's first read was `first_size` bytes, of which it dropped the
@@ -244,7 +271,7 @@ def helper_main(path: str, first_size: int, skip: int, chunk_size: int, every: i
         with open(path, "rb") as handle:
             first = handle.read(first_size)[skip:]
             for buf, _ in buffers(handle, first, chunk_size):
-                out.write(_answer(buf, every))
+                out.write(_answer(buf, share))
         out.flush()
     except BrokenPipeError:
         # The parser stopped reading (it finished or failed): nothing is owed.
@@ -287,7 +314,7 @@ class Helper:
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "percediag.prescan", path, str(first_size), str(skip), str(CHUNK),
-                 str(HELPER_EVERY)],
+                 str(HELPER_SHARE)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, env=env,
             )
         except OSError:
@@ -354,6 +381,6 @@ def _cores() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) != 6:
-        print("usage: python -m percediag.prescan PATH FIRST SKIP CHUNK EVERY", file=sys.stderr)
+        print("usage: python -m percediag.prescan PATH FIRST SKIP CHUNK SHARE", file=sys.stderr)
         raise SystemExit(2)
     raise SystemExit(helper_main(sys.argv[1], *(int(arg) for arg in sys.argv[2:])))
