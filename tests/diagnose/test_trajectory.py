@@ -103,3 +103,51 @@ def test_unchanged_folds_reuse_their_forecast(monkeypatch):
     run.folds[0].epochs.pop()
     trajectory.forecast_run(run, CFG, MILESTONES, 0.3)
     assert len(calls) == 1  # only the fold that changed is refitted
+
+
+def _four_fold_run():
+    text = "\n".join(curve_lines(fold, saturating(0.3 + fold / 100, 0.4, 20.0, 60, noise=0.003, seed=fold)) for fold in range(4))
+    return parse_text(text)
+
+
+def test_folds_forecast_in_two_threads_match_one_thread(monkeypatch):
+    import percediag.diagnose.trajectory as trajectory
+
+    run = _four_fold_run()
+    monkeypatch.setattr(trajectory, "PARALLEL_MIN_EPOCHS", 10**9)
+    trajectory._CACHE.clear()
+    one = trajectory.forecast_run(run, CFG, MILESTONES, 0.3)
+    monkeypatch.setattr(trajectory, "PARALLEL_MIN_EPOCHS", 0)
+    trajectory._CACHE.clear()
+    threads = []
+    real = trajectory.forecast_fold
+
+    def recording(*args):
+        import threading
+        import time
+
+        threads.append(threading.current_thread().name)
+        time.sleep(0.02)  # lets the other thread take the next fold, as the real fits do
+        return real(*args)
+
+    monkeypatch.setattr(trajectory, "forecast_fold", recording)
+    two = trajectory.forecast_run(run, CFG, MILESTONES, 0.3)
+    assert [f.model_dump() for f in two] == [f.model_dump() for f in one]
+    assert "percediag-forecast" in threads and len(set(threads)) == 2
+
+
+def test_an_error_in_the_forecast_thread_reaches_the_caller(monkeypatch):
+    import pytest
+
+    import percediag.diagnose.trajectory as trajectory
+
+    run = _four_fold_run()
+    monkeypatch.setattr(trajectory, "PARALLEL_MIN_EPOCHS", 0)
+    trajectory._CACHE.clear()
+
+    def failing(fold, *rest):
+        raise ValueError(f"fold {fold.fold}")
+
+    monkeypatch.setattr(trajectory, "forecast_fold", failing)
+    with pytest.raises(ValueError, match="fold"):
+        trajectory.forecast_run(run, CFG, MILESTONES, 0.3)

@@ -16,7 +16,9 @@ than `min_points` epochs, points scattering around the curve by more than
 
 from __future__ import annotations
 
+import itertools
 import math
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -297,20 +299,50 @@ _CACHE: OrderedDict[tuple, Forecast] = OrderedDict()
 CACHE_SIZE = 256
 
 
+# Folds forecast side by side when there is this much work: numpy releases
+# the GIL inside the bootstrap fits, so a second thread uses the second
+# core (a 4 x 200-epoch run: 0.36 s -> 0.19 s). Below it, one thread.
+PARALLEL_MIN_EPOCHS = 100
+
+
 def forecast_run(run: Run, cfg: Trajectory, milestones: dict[int, float], target: float | None) -> list[Forecast]:
-    forecasts = []
     settings_key = (cfg.model_dump_json(), tuple(milestones.items()), target)
-    for fold in run.folds:
-        if not fold.epochs:
-            continue
-        key = (fold.fold, settings_key,
-               tuple((e.line, e.epoch, e.val_r2, e.train_loss, e.val_loss) for e in fold.epochs))
-        cached = _CACHE.get(key)
-        if cached is None:
-            cached = _CACHE[key] = forecast_fold(fold, cfg, milestones, target)
-            if len(_CACHE) > CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        else:
-            _CACHE.move_to_end(key)
-        forecasts.append(cached.model_copy(deep=True))
+    keyed = [
+        ((fold.fold, settings_key, tuple((e.line, e.epoch, e.val_r2, e.train_loss, e.val_loss) for e in fold.epochs)), fold)
+        for fold in run.folds if fold.epochs
+    ]
+    missing = [(key, fold) for key, fold in keyed if key not in _CACHE]
+    for (key, _), forecast in zip(missing, _forecast_folds([fold for _, fold in missing], cfg, milestones, target)):
+        _CACHE[key] = forecast
+    forecasts = []
+    for key, _ in keyed:
+        _CACHE.move_to_end(key)
+        forecasts.append(_CACHE[key].model_copy(deep=True))
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
     return forecasts
+
+
+def _forecast_folds(folds: list[Fold], cfg: Trajectory, milestones: dict[int, float], target: float | None) -> list[Forecast]:
+    """forecast_fold of each fold, in order; two threads when there are two folds and enough epochs."""
+    if len(folds) < 2 or sum(len(fold.epochs) for fold in folds) < PARALLEL_MIN_EPOCHS:
+        return [forecast_fold(fold, cfg, milestones, target) for fold in folds]
+    results: list[Forecast | None] = [None] * len(folds)
+    errors: list[BaseException] = []
+    indices = itertools.count()
+
+    def work() -> None:
+        while (index := next(indices)) < len(folds):
+            try:
+                results[index] = forecast_fold(folds[index], cfg, milestones, target)
+            except BaseException as exc:  # re-raised in the calling thread, below
+                errors.append(exc)
+                return
+
+    helper = threading.Thread(target=work, name="percediag-forecast", daemon=True)
+    helper.start()
+    work()
+    helper.join()
+    if errors:
+        raise errors[0]
+    return results
