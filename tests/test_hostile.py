@@ -93,6 +93,18 @@ def test_a_100_mb_single_line(tmp_path):
     assert code == 1 and seconds < 90 and rss < 150
 
 
+def test_a_60_mb_line_packed_with_markers(tmp_path):
+    """Millions of markers on one line, in a file large enough for the helper process."""
+    path = tmp_path / "markers.log"
+    with open(path, "wb") as handle:
+        block = b"Total params [Fold 1] Epoch FOLD 1/3 " * 10_000
+        for _ in range(60 * MiB // len(block)):
+            handle.write(block)
+    code, err, seconds, rss = child_rss(["check", str(path), "-q"])
+    assert_clean(code, err)
+    assert seconds < 90 and rss < 150
+
+
 @pytest.mark.parametrize("header", [
     "  ACTIVATION CHECK - Batch 0\n",
     "FOLD 1/3\n",

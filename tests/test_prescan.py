@@ -153,10 +153,19 @@ def test_the_scan_finds_every_marker_the_line_parser_knows():
     assert checked == set(MARKERS.groupindex) - {"gradient"}
 
 
-def test_marker_positions_agree_with_the_regex_scan_in_sparse_and_dense_text(every_step_bytes, monkeypatch):
+def first_match_per_line(buf: bytes) -> list[int]:
+    firsts = {}
+    for match in prescan.SCAN.finditer(buf):
+        firsts.setdefault(buf.rfind(b"\n", 0, match.start()), match.start())
+    return sorted(firsts.values())
+
+
+def test_marker_positions_are_the_first_match_of_each_line_in_sparse_and_dense_text(every_step_bytes):
     sparse = every_step_bytes[:1 << 20]
-    expected = {match.start() for match in prescan.SCAN.finditer(sparse)}
-    assert expected and expected <= set(prescan.marker_positions(sparse))
+    assert prescan.marker_positions(sparse) == first_match_per_line(sparse) != []
+    # Two markers on one line, and lines that start with a marker's first byte.
+    packed = b"x\nTotal params 5 [Fold 1] Epoch 0\nFOLD 1/3\nFOLD 2/3\n"
+    assert prescan.marker_positions(packed) == first_match_per_line(packed) == [2, packed.index(b"FOLD 1"), packed.index(b"FOLD 2")]
     # Text full of candidate bytes: past the budget the regex scan takes over.
-    dense = b"FCTPI " * 50_000 + b"\n  [Fold 2] Epoch   3 | val_r2: +0.1\n"
-    assert prescan.marker_positions(dense) == [match.start() for match in prescan.SCAN.finditer(dense)] == [dense.index(b"Fold")]
+    dense = b"FCTPI " * 50_000 + b"\n  [Fold 2] Epoch   3 | val_r2: +0.1 Total params\n" + b"TFTF\n" * 1000 + b"FOLD 1/3\n"
+    assert prescan.marker_positions(dense) == first_match_per_line(dense) == [dense.index(b"Fold"), dense.index(b"FOLD")]

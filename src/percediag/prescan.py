@@ -114,11 +114,11 @@ def find_markers(buf: bytes) -> tuple[bytes, list[int], int]:
 
 
 def marker_positions(buf: bytes) -> list[int]:
-    """Every position where a SCAN alternative matches, in order.
+    """The first SCAN match of every line that has one, in order.
 
-    A superset of `SCAN.finditer`'s starts (matches may overlap here), which
-    is all the parser needs: it goes to the line of the first one past where
-    it stands.
+    One per line is all the parser needs (it goes to the line of the first
+    marker past where it stands), and it keeps the list as short as the
+    buffer's lines whatever a line holds.
     """
     budget = len(buf) // CANDIDATE_SHARE + 64
     found = []
@@ -127,12 +127,37 @@ def marker_positions(buf: bytes) -> list[int]:
         while position != -1:
             budget -= 1
             if budget < 0:
-                return [match.start() for match in SCAN.finditer(buf)]
-            if SCAN.match(buf, position) is not None:
-                found.append(position)
-            position = buf.find(first, position + 1)
+                return _scan_lines(buf)
+            if SCAN.match(buf, position) is None:
+                position = buf.find(first, position + 1)
+                continue
+            found.append(position)
+            # The rest of this line adds nothing: go on from the next one.
+            next_line = buf.find(b"\n", position) + 1
+            position = buf.find(first, next_line) if next_line else -1
     found.sort()
+    return _first_per_line(buf, found)
+
+
+def _scan_lines(buf: bytes) -> list[int]:
+    """marker_positions by the regex scan, from each match on to the next line."""
+    found = []
+    position = 0
+    while (match := SCAN.search(buf, position)) is not None:
+        found.append(match.start())
+        position = buf.find(b"\n", match.end()) + 1
+        if position == 0:
+            break
     return found
+
+
+def _first_per_line(buf: bytes, positions: list[int]) -> list[int]:
+    """The first of the sorted `positions` on each line."""
+    kept: list[int] = []
+    for position in positions:
+        if not kept or buf.rfind(b"\n", kept[-1], position) != -1:
+            kept.append(position)
+    return kept
 
 
 def plain_values(buf: bytes, start: int, end: int) -> list[bytes] | None:
@@ -239,8 +264,14 @@ def survey(buf: bytes, share: int) -> Answer:
 def _region_ends(buf: bytes, positions: list[int]) -> Iterator[int]:
     """The start of each marker line (once per line), then the buffer's end."""
     last = -1
+    start = previous = 0
     for position in positions:
-        start = buf.rfind(b"\n", 0, position) + 1
+        # Back only as far as the previous marker: markers packed on one
+        # long line must not make this quadratic.
+        newline = buf.rfind(b"\n", previous, position)
+        if newline != -1:
+            start = newline + 1
+        previous = position
         if start != last:
             yield start
             last = start
