@@ -4,10 +4,10 @@ The fast path (`parsers/fast.py`) reads a log as buffers of whole lines.
 Finding the rare block markers in a buffer, counting its lines and reading
 the numbers of its plain gradient blocks do not depend on what came before,
 so for a large regular file a helper process does them ahead, on the
-second core (`python -m percediag.prescan PATH FIRST SKIP CHUNK SHARE`):
-it reads the same file, cuts it into the same buffers (`buffers`), and
-writes one `Answer` per buffer, with the buffer's length and a sample of
-its bytes. The parser checks each answer against its own buffer before
+second core (an isolated interpreter running `main`, as `python -m
+percediag.prescan PATH FIRST SKIP CHUNK SHARE` would): it reads the same
+file, cuts it into the same buffers (`buffers`), and writes one `Answer`
+per buffer, with the buffer's length and a sample of its bytes. The parser checks each answer against its own buffer before
 trusting it, does the work itself where an answer does not fit (the file
 changed under it) or when the helper is gone, and says so in the report's
 input notes.
@@ -333,9 +333,6 @@ class Helper:
             # A pipe, a device or a /proc file cannot be read twice the same way.
             if not stat.S_ISREG(info.st_mode) or info.st_size < HELPER_MIN_BYTES:
                 return None
-            # The helper imports this very package, wherever it was imported from.
-            package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
             import tempfile  # here, not at the top: a small log's cold start does not pay for it
 
             errors = tempfile.TemporaryFile()
@@ -344,9 +341,9 @@ class Helper:
             return None
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "percediag.prescan", path, str(first_size), str(skip), str(CHUNK),
+                [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT, path, str(first_size), str(skip), str(CHUNK),
                  str(HELPER_SHARE)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
             )
         except OSError:
             # No helper (no such interpreter, no processes left): the parser
@@ -410,8 +407,21 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 6:
+def main(argv: list[str]) -> int:
+    """The helper's command line: PATH FIRST SKIP CHUNK SHARE."""
+    if len(argv) != 5 or not all(arg.isdigit() for arg in argv[1:]):
         print("usage: python -m percediag.prescan PATH FIRST SKIP CHUNK SHARE", file=sys.stderr)
-        raise SystemExit(2)
-    raise SystemExit(helper_main(sys.argv[1], *(int(arg) for arg in sys.argv[2:])))
+        return 2
+    return helper_main(argv[0], *(int(arg) for arg in argv[1:]))
+
+
+# How the parser starts the helper: an isolated interpreter (-I: no
+# PYTHONPATH, no user site, no working directory on sys.path, so nothing of
+# the caller's can shadow a module) that finds this package where the
+# caller found it, appended after the standard library.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_BOOT = "import sys; sys.path.append(sys.argv.pop(1)); from percediag.prescan import main; raise SystemExit(main(sys.argv[1:]))"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
