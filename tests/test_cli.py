@@ -190,3 +190,24 @@ def test_invalid_notebook_is_one_line(tmp_path):
 def test_bare_command_prints_the_help():
     code, out, err = run_cli([])
     assert code == 2 and err.startswith("Usage: percediag") and "check" in err and "\n" in err.strip()
+
+
+@pytest.mark.parametrize("args, code", [
+    ([str(EXAMPLES / "round5-plateau.log")], 1),
+    ([str(EXAMPLES / "round5-plateau.log"), "--fail-on", "never"], 0),
+    ([str(EXAMPLES / "healthy-sota.log"), "--profile", "round6"], 0),
+    ([str(EXAMPLES / "round5-plateau.log"), "--format", "json"], 1),
+])
+def test_a_reader_that_leaves_early_keeps_the_verdict(args, code):
+    """`percediag check log | head`: no traceback, no message, and the exit code is still the verdict."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte is written
+    process = subprocess.run([sys.executable, "-m", "percediag", "check", *args], stdout=write_end,
+                             stderr=subprocess.PIPE, text=True, timeout=120)
+    os.close(write_end)
+    assert process.returncode == code
+    assert process.stderr == ""

@@ -65,9 +65,22 @@ TriedOpt = Annotated[Optional[list[str]], typer.Option("--tried", help="A fix al
 def _console(color: Color, stderr: bool = False):
     from rich.console import Console
 
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits with 1 here; percediag lets the command decide (see _silence_stdout).
+            self.quiet = True
+            raise BrokenPipeError
+
     no_color = color is Color.never or (color is Color.auto and "NO_COLOR" in os.environ)
     force = True if color is Color.always else None
-    return Console(stderr=stderr, no_color=no_color, force_terminal=force, emoji=False, highlight=False)
+    return PipeConsole(stderr=stderr, no_color=no_color, force_terminal=force, emoji=False, highlight=False)
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout went away (`percediag check log | head`): later writes, and the
+    interpreter's last flush, go nowhere instead of failing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _sources(paths: list[str]):
@@ -113,7 +126,13 @@ def check(
         for index in select_runs(log, run):
             reports.append(check_log(log, settings, index, label, baseline_run))
     for name, destination in plan:
-        _emit(name, destination, reports, color, quiet)
+        try:
+            _emit(name, destination, reports, color, quiet)
+        except BrokenPipeError:
+            if destination != "-":
+                raise
+            # The verdict does not depend on who reads it: the exit code below still gates CI.
+            _silence_stdout()
     failed = any(report.failed(fail_on.value) for report in reports)
     raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
 
@@ -489,8 +508,7 @@ def main() -> None:
     except Exit as exc:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
-        # The reader went away (`percediag check log | head`): not an error of ours.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # The reader went away (`percediag rules | head`): not an error of ours.
+        _silence_stdout()
         sys.exit(EXIT_OK)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
