@@ -207,7 +207,7 @@ def _patterns():
     import percediag.parsers as parsers
 
     modules = [importlib.import_module(f"percediag.parsers.{m.name}") for m in pkgutil.iter_modules(parsers.__path__)]
-    modules += [parsers, importlib.import_module("percediag.sources"), importlib.import_module("percediag.live.lines")]
+    modules += [parsers, *(importlib.import_module(f"percediag.{name}") for name in ("sources", "prescan", "live.lines"))]
     for module in modules:
         for name, value in vars(module).items():
             if isinstance(value, re.Pattern):

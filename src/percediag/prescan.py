@@ -38,10 +38,10 @@ ANSI_PATTERN = r"\x1b(?:\[[0-9;?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[
 _ANSI_BYTES = re.compile(ANSI_PATTERN.encode())
 
 # Every rare marker of parsers.MARKERS. Each alternative is a substring of
-# the marker chosen to open with a character that is rare in the bulk of a
-# log (gradient blocks and progress bars hold no F, C, T, P or I), so the
-# regex engine rejects most positions at once. It may match more than the
-# real markers (the line parser decides); it must never miss one.
+# the marker chosen to open with a byte that is rare in the bulk of a log
+# (gradient blocks and progress bars hold no F, C, T, P or I): those bytes
+# are where SCAN is tried (_FIRST_BYTES). It may match more than the real
+# markers (the line parser decides); it must never miss one.
 SCAN = re.compile(
     rb"Fold \d{1,4}\] Epoch|CTIVATION CHECK|TE RESULTS|FOLD \d{1,4}[/ ]|CROSS-VALIDATION|PER-DIMENSION R2"
     rb"|Interrupt|T(?:EST SET EVALUATION|RAINING CONFIGURATION|raceback \(most recent|otal params|rainer)"
