@@ -93,6 +93,16 @@ def test_a_100_mb_single_line(tmp_path):
     assert code == 1 and seconds < 90 and rss < 150
 
 
+@pytest.mark.parametrize("prefix", ["FOLD 1 SUMMARY\n  Dim ", "[GRAD] Step 1: total=", "  ACTIVATION CHECK - Batch 0\n  Prediction head: "])
+def test_a_16_mb_line_of_digits_inside_a_block(tmp_path, prefix):
+    """The number patterns cost time per character: a block parser sees at most parsers.MAX_BLOCK_LINE of a line."""
+    path = tmp_path / "digits.log"
+    path.write_bytes(prefix.encode() + b"0" * (16 * MiB) + b"\n")
+    code, err, seconds, rss = child_rss(["check", str(path), "-q"])
+    assert_clean(code, err)
+    assert seconds < 30 and rss < 150
+
+
 def test_a_60_mb_line_packed_with_markers(tmp_path):
     """Millions of markers on one line, in a file large enough for the helper process."""
     path = tmp_path / "markers.log"

@@ -63,6 +63,13 @@ _MARKER_SOURCES = {
 }
 MARKERS = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _MARKER_SOURCES.items()))
 
+# What a block parser is shown of a longer line: from a little before its
+# marker, this many characters. No real block line comes near it, and the
+# number patterns cost time per character (bench/regex_worst.py): a 16 MiB
+# line of digits after a gradient header took 8.7 s and 152 MB, now 0.5 s.
+MAX_BLOCK_LINE = 4096
+_BEFORE_MARKER = 1024
+
 
 class Parser:
     """Incremental parser: feed lines as they come, take a snapshot at any time."""
@@ -80,6 +87,10 @@ class Parser:
     def feed(self, lineno: int, text: str) -> None:
         self.lineno = lineno
         match = MARKERS.search(text)
+        if len(text) > MAX_BLOCK_LINE:
+            start = 0 if match is None else max(0, match.start() - _BEFORE_MARKER)
+            text = text[start:start + MAX_BLOCK_LINE]
+            match = MARKERS.search(text)
         block = self.block
         if block is not None:
             if match is None or block.owns_marker(match.lastgroup, text):
