@@ -99,7 +99,7 @@ def normalize(buf: bytes) -> tuple[bytes, int]:
     if b"\x1b" in buf:
         buf = _ANSI_BYTES.sub(b"", buf)
     crlf = 0
-    if b"\r\n" in buf:
+    if _CRLF.search(buf) is not None:
         crlf = buf.count(b"\r\n")
         buf = buf.replace(b"\r\n", b"\n")
     return buf, crlf
@@ -262,21 +262,17 @@ def survey(buf: bytes, share: int) -> Answer:
 
 
 def _region_ends(buf: bytes, positions: list[int]) -> Iterator[int]:
-    """The start of each marker line (once per line), then the buffer's end."""
-    last = -1
-    start = previous = 0
+    """The start of each marker line, then the buffer's end.
+
+    `positions` holds one marker per line (marker_positions), so a newline
+    lies between any two: the search back stops at the previous one, which
+    keeps it linear however long the lines.
+    """
+    previous = 0
     for position in positions:
-        # Back only as far as the previous marker: markers packed on one
-        # long line must not make this quadratic.
-        newline = buf.rfind(b"\n", previous, position)
-        if newline != -1:
-            start = newline + 1
+        yield buf.rfind(b"\n", previous, position) + 1
         previous = position
-        if start != last:
-            yield start
-            last = start
-    if last != len(buf):
-        yield len(buf)
+    yield len(buf)
 
 
 def _pack(flat: list[bytes]) -> bytes:
@@ -325,7 +321,7 @@ class Helper:
     @classmethod
     def start(cls, path: str, first_size: int, skip: int) -> Helper | None:
         """A helper for a large regular file on a machine with a second core, else None."""
-        # A frozen application's executable is not an interpreter that takes -m.
+        # A frozen application's executable is not an interpreter that takes -I -c.
         if not sys.executable or getattr(sys, "frozen", False) or _cores() < 2:
             return None
         try:

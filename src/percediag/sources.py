@@ -191,7 +191,6 @@ class LogSource:
         self._opener = opener
         # Set for a plain file on disk: a helper process may read it too.
         self.path = path
-        self._first_size = 0
         self.stats = SourceStats(name=name)
 
     def label(self, lineno: int) -> str:
@@ -233,7 +232,6 @@ class LogSource:
     def _sniff(self, handle: BinaryIO) -> tuple[bytes, str]:
         """The first chunk (BOM removed) and the encoding; refuses binary data."""
         first = handle.read(CHUNK_SIZE)
-        self._first_size = len(first)
         encoding = "utf-8"
         if first.startswith(codecs.BOM_UTF8):
             self.stats.bom = True
@@ -274,7 +272,8 @@ class LogSource:
             if encoding != "utf-8" or detect_prefix([clean_line(line) for line in head]) is not None:
                 lines = strip_prefixes(self._decode_lines(handle, first, encoding), self.stats)
                 return parse_lines(lines, self.name)
-            return parse_bytes(handle, first, self.name, self.stats, path=self.path, first_size=self._first_size)
+            skip = len(codecs.BOM_UTF8) if self.stats.bom else 0
+            return parse_bytes(handle, first, self.name, self.stats, path=self.path, skip=skip)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(f"{self.name}: cannot read: {exc}") from exc
         finally:

@@ -184,9 +184,10 @@ class Builder:
             self.warn(record.line, f"fold {record.fold}: epoch {record.epoch} after epoch {fold.epochs[-1].epoch}; a new run starts here")
             if self.new_run(record.line):
                 fold = self._open_fold(record.fold, record.line)
-        if len(fold.epochs) >= MAX_EPOCHS or self._epoch_records >= MAX_EPOCH_RECORDS:
+        fold_full = len(fold.epochs) >= MAX_EPOCHS
+        if fold_full or self._epoch_records >= MAX_EPOCH_RECORDS:
             if not fold.stops or fold.stops[-1].kind != "capped":
-                if len(fold.epochs) >= MAX_EPOCHS:
+                if fold_full:
                     self.warn(record.line, f"more than {MAX_EPOCHS} epoch lines in one fold: later ones are not kept")
                 elif not self._log_epochs_capped:
                     self._log_epochs_capped = True

@@ -202,14 +202,14 @@ def _components(block: bytes) -> dict[str, float]:
 
 
 def parse_bytes(handle: BinaryIO, first: bytes, name: str, stats: SourceStats, path: str | None = None,
-                first_size: int = 0) -> Log:
-    """Parse a stream whose first chunk (`first`, BOM removed) was already read.
+                skip: int = 0) -> Log:
+    """Parse a stream whose first chunk (`first`, without the `skip` bytes of a BOM) was already read.
 
-    For a large regular file (`path`, whose first read was `first_size`
-    bytes) a helper process does the stateless work ahead (`prescan`).
+    For a large regular file (`path`) a helper process does the stateless
+    work ahead (`prescan`).
     """
     parser = FastParser(name, stats)
-    helper = None if path is None else Helper.start(path, first_size, first_size - len(first))
+    helper = None if path is None else Helper.start(path, len(first) + skip, skip)
     try:
         for buf, forced in buffers(handle, first):
             parser.feed(buf, None if helper is None else helper.answer(buf))
