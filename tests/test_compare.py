@@ -136,3 +136,94 @@ def test_history_over_examples_glob_and_mtime(tmp_path):
     assert [r["name"] for r in json.loads(out)["runs"]] == ["c", "a", "b"]
     code, _, err = run_cli(["history", str(tmp_path / "*.nothing")])
     assert code == 2 and "no file matches" in err
+
+
+# -- pairs of rounds and the verdict (issue 13, point 9) -----------------------
+
+
+@pytest.mark.parametrize(("old", "new", "pair", "value"), [
+    ("round4", "round5", "Round 4 -> Round 5", -204_288),
+    ("round5", "round6", "Round 5 -> Round 6", 199_168),
+    ("round5", "round5", "Round 5 -> Round 5", 0),
+])
+def test_diff_names_the_rounds_compared(old, new, pair, value):
+    code, d = diff_json(REAL / f"{old}.log", REAL / f"{new}.log")
+    delta = next(f for f in d["comparison"] if f["rule"] == "architecture.param_delta")
+    assert delta["status"] == "pass" and delta["value"] == value
+    assert delta["message"].startswith(f"{pair}: {value:+,}") and f"expected {value:+,} +/- 0" in delta["message"]
+    assert d["reason"].startswith(pair)
+
+
+def test_check_with_baseline_names_the_rounds():
+    code, out, _ = run_cli(["check", str(REAL / "round6.log"), "--baseline", str(REAL / "round5.log"), "-f", "json"])
+    [delta] = [f for f in json.loads(out)["findings"] if f["rule"] == "architecture.param_delta"]
+    assert delta["status"] == "pass" and delta["message"].startswith("Round 5 -> Round 6: +199,168")
+
+
+@pytest.fixture(scope="module")
+def large_gain(tmp_path_factory):
+    """Two noisy four-fold Round 5 runs: the second climbs much higher, and is interrupted in its last fold."""
+    import dataclasses
+
+    from tests import synth
+
+    base = synth.SCENARIOS["slow-climb"]
+    old = dataclasses.replace(base, curve=synth.saturating(-0.09, 0.14, 25.0, 0.006), seed=21)
+    new = dataclasses.replace(base, curve=synth.saturating(-0.05, 0.34, 12.0, 0.006), seed=22,
+                              interrupt_in_fold=0, interrupt_at_epoch=20)
+    folder = tmp_path_factory.mktemp("gain")
+    (folder / "old.log").write_text(synth.render(old))
+    (folder / "new.log").write_text(synth.render(new))
+    return folder / "old.log", folder / "new.log"
+
+
+def test_large_best_r2_gain_with_incidental_warnings_is_improved(large_gain):
+    code, d = diff_json(*large_gain)
+    regressed = [s for s in d["findings"] if s["kind"] == "regressed"]
+    assert regressed and all(s["new"] == "warn" for s in regressed)  # run.crash and run.complete: interrupted
+    best = next(c for c in d["r2"] if c["name"] == "best R2" and c["fold"] is None)
+    assert best["delta"] > 0.05
+    assert d["verdict"] == "improved" and code == 0
+    assert "incidental" in d["reason"]
+    # The threshold is YAML's: raised above the gain, the same pair is mixed again.
+    code, d = diff_json(*large_gain, "--set", "progression.regression.decisive_gain=0.5")
+    assert d["verdict"] == "mixed"
+
+
+def _summary(**numbers):
+    from percediag.compare.summary import RunSummary
+
+    return RunSummary(name="x", source="x.log", status="warn", counts={}, **numbers)
+
+
+def _status(kind, new):
+    from percediag.compare.diff import StatusChange
+
+    return StatusChange(rule="activation.logit_std", fold="1", old="pass" if kind == "regressed" else "fail", new=new, kind=kind)
+
+
+@pytest.mark.parametrize(("old_best", "new_best", "statuses", "verdict"), [
+    (0.10, 0.30, [_status("regressed", "warn")], "improved"),                             # decisive gain, warning beside it
+    (0.10, 0.30, [_status("regressed", "fail")], "mixed"),                                # a finding turned to fail
+    (0.10, 0.13, [_status("regressed", "warn")], "mixed"),                                # a gain, but not decisive
+    (0.30, 0.10, [_status("fixed", "pass")], "regressed"),                                # R2 really fell: fixes do not mix it
+    (0.30, 0.29, [_status("fixed", "pass")], "improved"),                                 # within noise: the fix decides
+    (0.30, 0.30, [], "unchanged"),
+])
+def test_verdict_rules(old_best, new_best, statuses, verdict):
+    from percediag.compare.diff import _verdict
+
+    got, reason = _verdict(_summary(best_r2=old_best, round=4), _summary(best_r2=new_best, round=5), statuses, [],
+                           tolerance=0.02, decisive_gain=0.05)
+    assert got == verdict, reason
+    assert reason.startswith("Round 4 -> Round 5")
+
+
+def test_verdict_compares_like_with_like():
+    """One log with a cross-validation mean, the other without: the headline is the best R2 of both."""
+    from percediag.compare.diff import _verdict
+
+    old = _summary(best_r2=0.20, cv_mean=0.10)
+    new = _summary(best_r2=0.21)
+    verdict, reason = _verdict(old, new, [], [], tolerance=0.02, decisive_gain=0.05)
+    assert verdict == "unchanged" and "best R2 0.2000 -> 0.2100" in reason

@@ -111,6 +111,8 @@ class GradientStats(BaseModel):
     context_unresolved_line: int | None = None
     context_resolution: float | None = None
     nonfinite_lines: list[int] = Field(default_factory=list, description="first few lines with nan/inf")
+    negative_norms: int = Field(default=0, description="steps printing a negative norm (total, han, contractor, attn, head, context_vectors) or balance")
+    negative_lines: list[int] = Field(default_factory=list, description="first few lines of those steps")
     sample: list[GradientStep] = Field(default_factory=list)
 
 

@@ -82,7 +82,9 @@ def _status_changes(old: RunSummary, new: RunSummary) -> list[StatusChange]:
     return changes
 
 
-def diff(old: RunSummary, new: RunSummary, comparison: list[Finding], tolerance: float) -> Diff:
+def diff(old: RunSummary, new: RunSummary, comparison: list[Finding], tolerance: float,
+         decisive_gain: float | None = None) -> Diff:
+    """`tolerance` and `decisive_gain` are progression.regression's options (see its docstring)."""
     architecture = [_change("parameters", old.params, new.params), _change("prediction head", old.head, new.head),
                     _change("learning rate", old.learning_rate, new.learning_rate)]
     config = [_change(key, old.config.get(key), new.config.get(key))
@@ -102,27 +104,54 @@ def diff(old: RunSummary, new: RunSummary, comparison: list[Finding], tolerance:
     r2 += [_change("best R2", old.folds[f].best_r2, new.folds[f].best_r2, f) for f in common]
     r2.append(_change("cross-validation mean R2", old.cv_mean, new.cv_mean))
     statuses = _status_changes(old, new)
-    verdict, reason = _verdict(old, new, statuses, comparison, tolerance)
+    verdict, reason = _verdict(old, new, statuses, comparison, tolerance, decisive_gain)
     return Diff(old=old, new=new, architecture=architecture, config=config, metrics=metrics, r2=r2,
                 findings=statuses, comparison=comparison, verdict=verdict, reason=reason)
 
 
 def _verdict(old: RunSummary, new: RunSummary, statuses: list[StatusChange], comparison: list[Finding],
-             tolerance: float) -> tuple[str, str]:
+             tolerance: float, decisive_gain: float | None = None) -> tuple[str, str]:
+    """improved | regressed | mixed | unchanged, and why.
+
+    The headline R2 (cross-validation mean when both logs print one, else
+    the best R2) moves by more than `tolerance` or not; findings were fixed
+    or regressed. A change of at least `decisive_gain` decides alone: a
+    best-R2 gain that large, with the headline not down, is "improved" when
+    what regressed beside it only turned to warn (incidental); a headline
+    fall that large is "regressed" whatever was fixed.
+    """
     fixed = [s for s in statuses if s.kind == "fixed"]
     regressed = [s for s in statuses if s.kind == "regressed"]
-    headline_old = old.cv_mean if old.cv_mean is not None else old.best_r2
-    headline_new = new.cv_mean if new.cv_mean is not None else new.best_r2
-    what = "cross-validation mean R2" if old.cv_mean is not None and new.cv_mean is not None else "best R2"
+    # One measure on both sides: the cross-validation mean only when both logs print one.
+    both_cv = old.cv_mean is not None and new.cv_mean is not None
+    headline_old = old.cv_mean if both_cv else old.best_r2
+    headline_new = new.cv_mean if both_cv else new.best_r2
+    what = "cross-validation mean R2" if both_cv else "best R2"
     r2_delta = _delta(headline_old, headline_new)
+    best_delta = _delta(old.best_r2, new.best_r2)
     r2_up = r2_delta is not None and r2_delta > tolerance
     r2_down = r2_delta is not None and r2_delta < -tolerance
-    parts = [f"{len(fixed)} finding(s) fixed, {len(regressed)} regressed"]
+    parts = []
+    if old.round is not None or new.round is not None:
+        parts.append(f"{_round(old)} -> {_round(new)}")
+    parts.append(f"{len(fixed)} finding(s) fixed, {len(regressed)} regressed")
     if r2_delta is not None:
         parts.append(f"{what} {headline_old:.4f} -> {headline_new:.4f} ({r2_delta:+.4f})")
+    if best_delta is not None and what != "best R2":
+        parts.append(f"best R2 {old.best_r2:.4f} -> {new.best_r2:.4f} ({best_delta:+.4f})")
     failing_rules = [f.rule for f in comparison if f.status == "fail"]
     if failing_rules:
         parts.append("failing: " + ", ".join(dict.fromkeys(failing_rules)))
+    serious = [s for s in regressed if s.new == "fail"]
+    if decisive_gain is not None:
+        if r2_delta is not None and r2_delta <= -decisive_gain:
+            parts.append(f"{what} fell by {-r2_delta:.4f}, at least the decisive {decisive_gain:g}")
+            return "regressed", "; ".join(parts)
+        if best_delta is not None and best_delta >= decisive_gain and not r2_down and not serious and not failing_rules:
+            if regressed:
+                parts.append(f"best R2 rose by {best_delta:.4f}, at least the decisive {decisive_gain:g}: "
+                             f"the {len(regressed)} finding(s) that turned to warn are incidental")
+            return "improved", "; ".join(parts)
     reason = "; ".join(parts)
     better = bool(fixed) or r2_up
     worse = bool(regressed) or r2_down or bool(failing_rules)
@@ -133,3 +162,7 @@ def _verdict(old: RunSummary, new: RunSummary, statuses: list[StatusChange], com
     if worse:
         return "regressed", reason
     return "unchanged", reason
+
+
+def _round(summary: RunSummary) -> str:
+    return f"Round {summary.round}" if summary.round is not None else "an unnamed round"

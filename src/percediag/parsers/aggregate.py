@@ -21,9 +21,9 @@ MARKER = r"AGGREGATE RESULTS"
 
 _HEADER = re.compile(r"AGGREGATE RESULTS\s*\((\d{1,4})-Fold")
 _TIME = re.compile(r"Total training time:\s*(" + NUM + r") minutes")
-_METRIC = re.compile(r"^\s*(R2|Pearson|Spearman|MAE|RMSE):\s*(" + NUM + r")\s*\+/-\s*(" + NUM + r")")
+_METRIC = re.compile(r"^\s*(R2|Pearson|Spearman|MAE|RMSE):\s*(" + NUM + r")%?\s*\+/-\s*(" + NUM + r")")
 _DIMS = re.compile(r"Dimension Analysis:\s*(\d{1,4})/(\d{1,4}) positive R2(?:,\s*(\d{1,4})/\d{1,4} strong)?")
-_EXTREME = re.compile(r"(Best|Worst):\s*(\w{1,60})\s*\(R2=(" + NUM + r")\)")
+_EXTREME = re.compile(r"(Best|Worst):\s*(\w{1,60})\s*\(R2=(" + NUM + r")%?\)")
 _BASELINE = re.compile(r"(Bi-LSTM|MidiBERT|HAN SOTA)\s*\(published\):\s*R2\s*=\s*(" + NUM + r")")
 _OURS = re.compile(r"Ours:\s*R2\s*=\s*(" + NUM + r")(?:\s*\+/-\s*(" + NUM + r"))?")
 _VERDICT = re.compile(r"-->\s*(.*\S)")

@@ -154,6 +154,10 @@ class GradientAccumulator:
         self.context_unresolved_line: int | None = None
         self.context_resolution: float | None = None
         self.nonfinite_lines: list[int] = []
+        # A norm cannot be negative; plain fast-path blocks hold unsigned numbers only, so every
+        # negative value passes through add().
+        self.negative_norms = 0
+        self.negative_lines: list[int] = []
         self.head_sample: list[GradientStep] = []
         self.tail_sample: deque[GradientStep] = deque(maxlen=SAMPLE_TAIL)
         # Fast-path batches not yet folded into the running statistics, and
@@ -215,6 +219,11 @@ class GradientAccumulator:
             nonfinite = True
         if nonfinite and len(self.nonfinite_lines) < NONFINITE_LINES_KEPT:
             self.nonfinite_lines.append(step.line)
+        norms = (step.total, step.han, step.contractor, step.attn, step.head, step.context_vectors, step.balance)
+        if any(value is not None and value < 0 for value in norms):
+            self.negative_norms += 1
+            if len(self.negative_lines) < NONFINITE_LINES_KEPT:
+                self.negative_lines.append(step.line)
         if step.balance_flag:
             self.flags[step.balance_flag] = self.flags.get(step.balance_flag, 0) + 1
             self.flag_lines.setdefault(step.balance_flag, step.line)
@@ -273,6 +282,8 @@ class GradientAccumulator:
             context_unresolved_line=self.context_unresolved_line,
             context_resolution=self.context_resolution,
             nonfinite_lines=self.nonfinite_lines,
+            negative_norms=self.negative_norms,
+            negative_lines=self.negative_lines,
             sample=self.head_sample + list(self.tail_sample),
         )
 

@@ -9,7 +9,7 @@ from percediag.parsers.numbers import NUM, to_float
 
 # `1         +0.2562    +0.6556     0.0825       11` (Epochs only in the CV table)
 _ROW = re.compile(
-    r"^\s*(\d{1,4}|Mean|Std|Ens\.?)\s+(" + NUM + r")\s+(" + NUM + r")\s+(" + NUM + r")(?:\s+(\d{1,7}))?\s*$"
+    r"^\s*(\d{1,4}|Mean|Std|Ens\.?)\s+(" + NUM + r")%?\s+(" + NUM + r")%?\s+(" + NUM + r")(?:\s+(\d{1,7}))?\s*$"
 )
 
 

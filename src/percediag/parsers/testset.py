@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 MARKER = r"TEST SET EVALUATION"
 
 _SAMPLES = re.compile(r"Test samples:\s*(\d{1,9})")
-_METRIC = re.compile(r"^\s*(R2|Pearson|Spearman|MAE|RMSE):\s*(" + NUM + r")\s*$")
+_METRIC = re.compile(r"^\s*(R2|Pearson|Spearman|MAE|RMSE):\s*(" + NUM + r")%?\s*$")
 _POSITIVE = re.compile(r"Positive dimensions:\s*(\d{1,4})/(\d{1,4})")
 _GAIN = re.compile(r"Ensemble Gain:\s*(" + NUM + r")")
 # Possessive quantifiers keep long blank lines linear (see aggregate._IGNORED).

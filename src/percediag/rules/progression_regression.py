@@ -11,11 +11,21 @@ if both rounds miss the absolute milestones.
 
 Example: baseline fold 1 R2 after 10 epochs 0.256, new 0.198: fails
 (-0.058, beyond 0.02).
+
+`percediag diff` reads two more numbers from these options for its
+verdict: `tolerance` is the least change of the headline R2 (the
+cross-validation mean when both logs print one, else the best R2) that
+counts as better or worse; `decisive_gain` is a change so large that it
+decides the verdict on its own. A best-R2 gain of at least `decisive_gain`
+(with the headline R2 not down) is "improved" even when some findings
+turned to warn beside it (incidental); only a finding that turned to fail,
+or a failing comparison rule, keeps it "mixed". A headline R2 fall of at
+least `decisive_gain` is "regressed" whatever findings were fixed.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from percediag.findings import Finding
 from percediag.model import Run
@@ -30,6 +40,14 @@ NEEDS_BASELINE = True
 
 class Options(RuleOptions):
     tolerance: float = Field(default=0.02, ge=0)
+    decisive_gain: float = Field(default=0.05, gt=0, description="an R2 change that decides `percediag diff`'s verdict alone")
+    reasons: dict[str, str] = Field(default_factory=dict, description="why each threshold has its value")
+
+    @model_validator(mode="after")
+    def _decisive_above_noise(self) -> Options:
+        if self.decisive_gain <= self.tolerance:
+            raise ValueError(f"decisive_gain ({self.decisive_gain:g}) must be above tolerance ({self.tolerance:g})")
+        return self
 
 
 def _at(run: Run, fold_id: int | None, epochs_done: int):
