@@ -79,6 +79,9 @@ class Scenario:
     crash_lines: list[str] = field(default_factory=list)
     interrupt_in_fold: int | None = None
     interrupt_at_epoch: int | None = None
+    # The log ends after this fold's epoch line (a copy saved while the fold was still training).
+    cut_in_fold: int | None = None
+    cut_at_epoch: int | None = None
     progress_bars: bool = False
     print_param_in_header: bool = True
     seed: int = 7
@@ -254,6 +257,8 @@ class Writer:
                 self.emit("", "Detected KeyboardInterrupt, attempting graceful shutdown ...")
                 return r2s, True
             self.emit(WORKER_WARNING.format(line=437), PIN_WARNING)
+            if s.cut_in_fold == fold and s.cut_at_epoch == epoch:
+                return r2s, True
             if nan and epoch >= (s.gradients.nan_from_step // s.steps_per_epoch) + 2:
                 self.emit(f"Monitored metric val/mean_r2 = nan is not finite. Previous best value was {best:.3f}. Signaling Trainer to stop.")
                 break
@@ -433,6 +438,13 @@ SCENARIOS: dict[str, Scenario] = {
     "overfit-decline": Scenario(
         name="overfit-decline", curve=peaked(0.21, 12, 0.05), noise=0.006, patience=12,
         activation=Activation(0.7, 0.12), gradients=Gradients(0.9, 0.55), train_loss_floor=0.001, seed=12),
+    # Healthy start, every milestone passed (R2 > 0, > 0.05, > 0.15 after 5, 10, 20 epochs), but R2 peaks
+    # after about 8 epochs and declines for 19 more while train loss keeps falling; the log was saved while
+    # fold 1 was still training (early stopping, patience 20, has not fired yet).
+    "early-peak-decline": Scenario(
+        name="early-peak-decline", curve=peaked(0.27, 7, 0.05), noise=0.008, patience=20,
+        activation=Activation(0.68, 0.118), gradients=Gradients(0.88, 0.52), train_loss_floor=0.002,
+        cut_in_fold=1, cut_at_epoch=26, seed=16),
 }
 
 

@@ -1,5 +1,6 @@
 """Diagnose: from findings and epoch curves to causes and a ranked list of fixes.
 
-trajectory (numpy fits per fold) -> signals -> causes (likelihood ratios on a
-prior, from configs/causes.yaml) -> fixes (configs/fixes.yaml) ranked.
+forecasts (percediag.trajectory: numpy fits per fold, a layer below the rules,
+which judge them too) -> signals -> causes (likelihood ratios on a prior,
+from configs/causes.yaml) -> fixes (configs/fixes.yaml) ranked.
 """

@@ -11,9 +11,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from percediag.diagnose.trajectory import mark_milestones
 from percediag.report.model import Report
 from percediag.report.text import STATUS_STYLE, STATUS_WORD, milestone_epochs
+from percediag.trajectory import mark_milestones
 
 
 def describe(event: dict) -> str | None:

@@ -12,6 +12,17 @@ epochs seen: "where would this fold be if it kept training". With fewer
 than `min_points` epochs, points scattering around the curve by more than
 `max_residual`, an oscillating fold, or an interval wider than
 `max_interval`, the answer is `uncertain` and no number is given.
+
+The trend class (`classify`) looks for oscillation before a decline, and
+calls a fold `declining` only when it had a meaningful peak and its recent
+epochs sit clearly below it: the patience tail after the best epoch, a
+little below the best and within the fold's own noise, is what early
+stopping expects, not a decline. `overfitting` is a decline well below the
+peak while train loss keeps falling. docs/trajectory.md has the details.
+
+A metrics-level module: it imports only the records (model) and settings,
+so the `progression.trajectory` rule and the report share one computation
+(`run_forecasts`, cached per fold).
 """
 
 from __future__ import annotations
@@ -20,12 +31,13 @@ import itertools
 import math
 import threading
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from percediag.model import Fold, Run
-from percediag.settings import Trajectory
+from percediag.settings import Settings, Trajectory
 
 TREND_CLASSES = ("rising", "plateau", "declining", "oscillating", "diverged")
 
@@ -37,8 +49,15 @@ class Forecast(BaseModel):
     best_r2: float | None = None
     best_epoch: int | None = Field(default=None, description="completed epochs at the best R2")
     trend: str = Field(description="rising | plateau | declining | oscillating | diverged | unknown")
-    overfitting: bool = Field(default=False, description="declining while train loss still falls")
+    overfitting: bool = Field(default=False, description="declining well below the peak while train loss still falls")
     slope: float | None = Field(default=None, description="R2 per epoch over the recent window")
+    since_best: int | None = Field(default=None, description="completed epochs after the best epoch")
+    recent_r2: float | None = Field(
+        default=None, description="mean val R2 of the recent epochs after the best one (what a decline is judged on)"
+    )
+    train_loss_falling: bool | None = Field(
+        default=None, description="train loss fell from the best epoch to the last (None: not printed)"
+    )
     horizon: int | None = Field(default=None, description="epoch the forecast is made for")
     projected: float | None = None
     interval: list[float] | None = None
@@ -172,31 +191,82 @@ def _curve(a: float, b: float, tau: float, t: float) -> float:
     return a - b * math.exp(-t / tau)
 
 
-def classify(t: np.ndarray, y: np.ndarray, train_loss: list[float | None], cfg: Trajectory) -> tuple[str, float, bool]:
-    """(trend class, recent slope, overfitting)."""
-    window = min(cfg.recent_window, len(y))
-    recent_t, recent_y = t[-window:], y[-window:]
-    slope = float(np.polyfit(recent_t, recent_y, 1)[0]) if window >= 2 else 0.0
-    peak = int(np.argmax(y))
-    drop = float(y[peak] - y[-1])
-    after_peak = len(y) - 1 - peak
-    # Judged from the peak on: a slow decline hides in a short recent window.
-    since_peak = float(np.polyfit(t[peak:], y[peak:], 1)[0]) if after_peak >= 2 else 0.0
-    if drop >= cfg.decline_drop and after_peak >= 2 and since_peak < 0:
-        losses = [v for v in train_loss[peak:] if v is not None and math.isfinite(v)]
-        overfitting = len(losses) >= 2 and losses[-1] < losses[0]
-        return "declining", slope, overfitting
+class Trend(NamedTuple):
+    """What `classify` says about a fold's R2 curve."""
+
+    trend: str
+    slope: float
+    overfitting: bool
+    recent: float | None  # mean R2 of the recent epochs after the peak
+    loss_falling: bool | None  # train loss fell from the peak to the last epoch
+
+
+def scatter(y: np.ndarray) -> float:
+    """The fold's epoch-to-epoch noise (a std, in R2), from a robust spread of the second differences.
+
+    A second difference cancels any straight trend, rising or falling, and
+    the median ignores the few epochs where the curve bends; for independent
+    noise of std s the second differences have std s * sqrt(6).
+    """
+    bends = np.diff(y, 2)
+    if len(bends) < 2:
+        return 0.0
+    return 1.4826 * float(np.median(np.abs(bends - np.median(bends)))) / math.sqrt(6)
+
+
+def _oscillating(y: np.ndarray, cfg: Trajectory) -> bool:
+    """Steps that keep reversing, each large, and large against the net change: swings, not a trend."""
     steps = np.diff(y)
-    if len(steps) >= 4:
-        reversals = np.sum(np.sign(steps[1:]) * np.sign(steps[:-1]) < 0)
-        share = reversals / (len(steps) - 1)
-        amplitude = float(np.mean(np.abs(steps)))
-        net = abs(float(y[-1] - y[0])) / len(steps)
-        if share >= cfg.oscillation_share and amplitude >= cfg.oscillation_amplitude and amplitude > 2 * net:
-            return "oscillating", slope, False
+    if len(y) < cfg.min_points:
+        return False
+    reversals = np.sum(np.sign(steps[1:]) * np.sign(steps[:-1]) < 0)
+    share = reversals / (len(steps) - 1)
+    amplitude = float(np.mean(np.abs(steps)))
+    net = abs(float(y[-1] - y[0])) / len(steps)
+    return share >= cfg.oscillation_share and amplitude >= cfg.oscillation_amplitude and amplitude > cfg.oscillation_trend_ratio * net
+
+
+def _loss_falling(train_loss: list[float | None]) -> bool | None:
+    """Train loss lower at the end than at the start of the list, and falling on a fitted line (None: too few values)."""
+    points = [(i, v) for i, v in enumerate(train_loss) if v is not None and math.isfinite(v)]
+    if len(points) < 2:
+        return None
+    x, v = np.array(points, dtype=float).T
+    return bool(v[-1] < v[0] and np.polyfit(x, v, 1)[0] < 0)
+
+
+def classify(t: np.ndarray, y: np.ndarray, train_loss: list[float | None], cfg: Trajectory) -> Trend:
+    """The trend class of a fold's R2 curve: oscillating, declining, rising or plateau (see docs/trajectory.md).
+
+    Oscillation is recognised first: a fold whose steps keep reversing is
+    `oscillating`, and the fall from its best epoch counts as a decline only
+    when it clears the fold's own swing. `declining` needs a meaningful peak
+    (`decline_min_peak`), `decline_min_epochs` after it, and the recent
+    epochs after the peak (their mean, over `recent_window`) below the peak
+    by `decline_drop` and by `decline_noise` times the fold's scatter: a
+    patience tail within the noise is not a decline. `overfitting` is a
+    decline of at least `overfit_drop` while train loss keeps falling.
+    """
+    window = min(cfg.recent_window, len(y))
+    slope = float(np.polyfit(t[-window:], y[-window:], 1)[0]) if window >= 2 else 0.0
+    peak = int(np.argmax(y))
+    after = y[peak + 1:]
+    recent = float(np.mean(after[-cfg.recent_window:])) if len(after) else None
+    drop = float(y[peak] - recent) if recent is not None else 0.0
+    loss_falling = _loss_falling(train_loss[peak:]) if len(after) else None
+    # Judged from the peak on: a slow decline hides in a short recent window.
+    since_peak = float(np.polyfit(t[peak:], y[peak:], 1)[0]) if len(after) >= 2 else 0.0
+    clears_noise = drop >= cfg.decline_drop and drop >= cfg.decline_noise * scatter(y)
+    declining = (float(y[peak]) >= cfg.decline_min_peak and len(after) >= cfg.decline_min_epochs
+                 and clears_noise and since_peak < 0)
+    if _oscillating(y, cfg) and not declining:
+        return Trend("oscillating", slope, False, recent, loss_falling)
+    if declining:
+        overfitting = drop >= cfg.overfit_drop and loss_falling is True
+        return Trend("declining", slope, overfitting, recent, loss_falling)
     if slope > cfg.rising_slope:
-        return "rising", slope, False
-    return "plateau", slope, False
+        return Trend("rising", slope, False, recent, loss_falling)
+    return Trend("plateau", slope, False, recent, loss_falling)
 
 
 def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], target: float | None) -> Forecast:
@@ -219,7 +289,9 @@ def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], tar
     y = np.array(values, dtype=float)
     best_index = int(np.argmax(y))
     fc.last_r2, fc.best_r2, fc.best_epoch = float(y[-1]), float(y[best_index]), int(t[best_index])
-    fc.trend, fc.slope, fc.overfitting = classify(t, y, [e.train_loss for e in epochs], cfg)
+    trend = classify(t, y, [e.train_loss for e in epochs], cfg)
+    fc.trend, fc.slope, fc.overfitting = trend.trend, trend.slope, trend.overfitting
+    fc.since_best, fc.recent_r2, fc.train_loss_falling = int(t[-1] - t[best_index]), trend.recent, trend.loss_falling
     if len(y) < cfg.min_points:
         fc.on_track = "uncertain"
         fc.reason = f"only {len(y)} epoch(s); a forecast needs {cfg.min_points}"
@@ -232,8 +304,14 @@ def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], tar
     if fc.trend == "declining":
         fc.projected, fc.interval = None, None
         fc.on_track = "no" if target is not None and fc.best_r2 < target else "uncertain"
-        what = "overfitting: train loss still falls" if fc.overfitting else "past its peak"
-        fc.reason = f"R2 peaked at {fc.best_r2:.3f} after {fc.best_epoch} epochs and fell to {fc.last_r2:.3f} ({what})"
+        if fc.overfitting:
+            what = "overfitting: train loss still falls"
+        elif fc.train_loss_falling:
+            what = "past its peak; train loss still falls"
+        else:
+            what = "past its peak; train loss no longer falls" if fc.train_loss_falling is False else "past its peak"
+        fc.reason = (f"R2 peaked at {fc.best_r2:.3f} after {fc.best_epoch} epochs and fell to {fc.last_r2:.3f} "
+                     f"{fc.since_best} epochs later (recent mean {fc.recent_r2:.3f}; {what})")
         return fc
     # A very long fold is fitted on the means of equal runs of epochs: the
     # bootstrap's work and memory grow with points x resamples.
@@ -321,6 +399,18 @@ def forecast_run(run: Run, cfg: Trajectory, milestones: dict[int, float], target
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
     return forecasts
+
+
+def convergence_floor(settings: Settings) -> float | None:
+    """The R2 a forecast is judged against: `progression.convergence.min` when that rule is enabled, else none."""
+    convergence = settings.rule("progression.convergence")
+    return convergence.min if convergence.enabled else None
+
+
+def run_forecasts(run: Run, settings: Settings) -> list[Forecast]:
+    """The forecasts of a run under these settings: the one computation the report and the
+    `progression.trajectory` rule share (the second caller is served from the cache)."""
+    return forecast_run(run, settings.trajectory, settings.progression.milestones, convergence_floor(settings))
 
 
 def _forecast_folds(folds: list[Fold], cfg: Trajectory, milestones: dict[int, float], target: float | None) -> list[Forecast]:
