@@ -161,7 +161,8 @@ def test_python_api_renders_itself():
     import percediag
 
     report = percediag.check(str(REAL / "round5.log"))
-    assert report.status == "fail" and report.fixes[0].id == "pytorch-default-init"
+    assert report.status == "fail" and report.fixes[0].id == "compare-original"
+    assert next(f for f in report.fixes if f.id == "pytorch-default-init").status == "applied"
     assert "<" in report._repr_html_() and "Round assessment" in str(report)
     assert percediag.check((REAL / "round5.log").read_text()).counts == report.counts
     assert len(percediag.parse(str(REAL / "round4.log")).runs[0].folds) == 4
@@ -174,7 +175,7 @@ def test_notebook_path(tmp_path):
     path.write_bytes(transforms.notebook((REAL / "round5.log").read_text()))
     code, out, _ = run_cli(["check", str(path), "-f", "json"])
     report = json.loads(out)
-    assert code == 1 and report["fixes"][0]["id"] == "pytorch-default-init"
+    assert code == 1 and report["fixes"][0]["id"] == "compare-original" and report["profile"] == "round5"
     assert all(v.startswith("cell ") for v in report["locations"].values())
     code, out, _ = run_cli(["check", str(path)])
     assert "cell " in out

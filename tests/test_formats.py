@@ -93,7 +93,8 @@ def test_markdown_comment():
     code, out, _ = run_cli(["check", LOG, "-f", "markdown"])
     assert out.startswith("### percediag: **FAIL**")
     assert "| status | rule | fold | value | expected | message | lines |" in out
-    assert "#### Next fixes" in out and "1. **`pytorch-default-init`**" in out
+    assert "#### Next fixes" in out and "1. **`compare-original`**" in out and "**Stop patching:**" in out
+    assert "- `pytorch-default-init`: applied in Round 5 (profile round5)" in out
 
 
 def test_auto_format_in_github_actions(monkeypatch):

@@ -224,6 +224,6 @@ def test_live_view_on_a_terminal(tmp_path):
     process.wait(timeout=10)
     os.close(controller)
     screen = b"".join(chunks).decode("utf-8", "replace")
-    assert "percediag watch" in screen and "top fix: pytorch-default-init" in screen
+    assert "percediag watch" in screen and "top fix: compare-original" in screen
     assert "FAIL activation.logit_std" in screen and "\x1b[" in screen  # colour on a terminal
     assert process.returncode == 1

@@ -59,7 +59,8 @@ class Color(str, Enum):
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="Bundled profile to start from (see `percediag profiles`).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Configuration file (default: .percediag.yaml upward, then pyproject.toml).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override one value, e.g. activation.logit_std.min=0.4 (repeatable).")]
-TriedOpt = Annotated[Optional[list[str]], typer.Option("--tried", help="A fix already applied; it leaves the ranking (repeatable).")]
+TriedOpt = Annotated[Optional[list[str]], typer.Option("--tried", help="A fix already tried, as ID or ID=OUTCOME (helped, no-effect, worse): demoted, not dropped (repeatable).")]
+HistoryOpt = Annotated[Optional[list[str]], typer.Option("--history", help="An earlier round: its log, or a rounds file (.yaml) as `history --write-rounds` writes (repeatable).")]
 
 
 def _console(color: Color, stderr: bool = False):
@@ -104,6 +105,7 @@ def check(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     tried: TriedOpt = None,
+    history: HistoryOpt = None,
     formats: Annotated[Optional[list[Format]], typer.Option("--format", "-f", help="Output format (repeatable; auto: github inside GitHub Actions, else text).")] = None,
     outputs: Annotated[Optional[list[str]], typer.Option("--output", "-o", help="Write the format at the same position to FILE ('-': stdout; repeatable).")] = None,
     run: Annotated[str, typer.Option("--run", help="Which run of a log holding several: last, all, or a number from 1.")] = "last",
@@ -113,10 +115,11 @@ def check(
     baseline: Annotated[Optional[str], typer.Option("--baseline", "-b", help="An earlier log to compare with (adds architecture.param_delta and progression.regression).")] = None,
 ) -> None:
     """Judge a training log against the active profile and rank the next fixes."""
-    from percediag.discovery import load_settings
-    from percediag.pipeline import check_log, parse_source, select_runs
+    from percediag.discovery import load_recipe
+    from percediag.pipeline import check_log, history_inputs, parse_source, select_runs, settings_for
 
-    settings = load_settings(config, profile, set_, tried)
+    recipe = load_recipe(config, profile, set_, tried)
+    recipe.history = history_inputs(history or [], recipe.build().ranking.escalation.margin)
     plan = output_plan(formats or [], outputs or [])
     baseline_run = _baseline(baseline)
     reports = []
@@ -124,7 +127,8 @@ def check(
         log = parse_source(source)
         label = source.label if source.has_labels else None
         for index in select_runs(log, run):
-            reports.append(check_log(log, settings, index, label, baseline_run))
+            settings, choice = settings_for(recipe, log.runs[index])
+            reports.append(check_log(log, settings, index, label, baseline_run, choice))
     for name, destination in plan:
         try:
             _emit(name, destination, reports, color, quiet)
@@ -165,17 +169,21 @@ def diff(
     """Compare two runs: architecture, configuration, metrics, R2, findings that changed; exit 1 if NEW regressed."""
     from percediag.compare.diff import diff as make_diff
     from percediag.compare.summary import summarise
-    from percediag.discovery import load_settings
-    from percediag.pipeline import check_log, compare_runs, parse_source
+    from percediag.discovery import load_recipe
+    from percediag.pipeline import check_log, compare_runs, parse_source, settings_for
     from percediag.sources import LogSource
 
-    settings = load_settings(config, profile, set_)
+    recipe = load_recipe(config, profile, set_)
     old_log, new_log = (parse_source(LogSource.from_path(p)) for p in (old, new))
-    old_report, new_report = check_log(old_log, settings), check_log(new_log, settings)
+    old_settings, old_choice = settings_for(recipe, old_log.runs[-1])
+    settings, new_choice = settings_for(recipe, new_log.runs[-1])
+    old_report = check_log(old_log, old_settings, choice=old_choice)
+    new_report = check_log(new_log, settings, choice=new_choice)
     comparison = compare_runs(new_log.runs[-1], old_log.runs[-1], settings)
     milestones = sorted({5, 10, 20, *settings.progression.milestones})
+    regression = settings.rule("progression.regression")
     result = make_diff(summarise(old_report, milestones), summarise(new_report, milestones), comparison,
-                       settings.rule("progression.regression").tolerance)
+                       regression.tolerance, regression.decisive_gain)
     if output_format is CompareFormat.json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     elif output_format is CompareFormat.markdown:
@@ -204,17 +212,19 @@ def history(
     sort: Annotated[SortOrder, typer.Option("--sort", help="Row order: as given, or by modification time.")] = SortOrder.given,
     output_format: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = CompareFormat.text,
     color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
+    write_rounds: Annotated[Optional[Path], typer.Option("--write-rounds", help="Also write the logs as a rounds file (round, best R2, fixes applied, outcome) for `check --history`.")] = None,
 ) -> None:
     """The experiment log table: one row per run with its architecture, activations, R2 milestones and status."""
     import glob
 
     from percediag.compare.history import History
     from percediag.compare.summary import summarise
-    from percediag.discovery import load_settings
-    from percediag.pipeline import check_log, parse_source
+    from percediag.discovery import load_recipe
+    from percediag.pipeline import check_log, parse_source, rounds_file, settings_for
     from percediag.sources import LogSource
 
-    settings = load_settings(config, profile, set_)
+    recipe = load_recipe(config, profile, set_)
+    settings = recipe.build()
     paths: list[str] = []
     for item in logs:
         if any(ch in item for ch in "*?[") and not Path(item).exists():
@@ -230,8 +240,18 @@ def history(
             raise UsageError(f"{missing[0]}: no such file")
         paths.sort(key=lambda p: Path(p).stat().st_mtime)
     milestones = sorted({5, 10, 20, *settings.progression.milestones})
-    summaries = [summarise(check_log(parse_source(LogSource.from_path(p)), settings), milestones) for p in paths]
+    logs = [parse_source(LogSource.from_path(p)) for p in paths]
+    summaries = []
+    for log in logs:
+        log_settings, choice = settings_for(recipe, log.runs[-1])
+        summaries.append(summarise(check_log(log, log_settings, choice=choice), milestones))
     table = History(runs=summaries)
+    if write_rounds is not None:
+        text = rounds_file(list(zip(logs, paths)), settings.ranking.escalation.margin)
+        try:
+            write_rounds.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--write-rounds {write_rounds}: cannot write: {exc.strerror or exc}") from exc
     if output_format is CompareFormat.json:
         sys.stdout.write(table.model_dump_json(indent=2) + "\n")
     elif output_format is CompareFormat.markdown:
@@ -272,7 +292,7 @@ def watch(
     color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
 ) -> None:
     """Follow a training log as it grows (or run the training command) and alert the moment a finding turns bad."""
-    from percediag.discovery import load_settings
+    from percediag.discovery import load_recipe
     from percediag.live.session import WatchOptions, run_watch
 
     if not target:
@@ -280,7 +300,7 @@ def watch(
     command_mode = "--" in sys.argv[sys.argv.index("watch") + 1:] if "watch" in sys.argv else False
     if not command_mode and len(target) > 1:
         raise UsageError("watch follows one log file; to run a command put it after `--`")
-    settings = load_settings(config, profile, set_, tried)
+    recipe = load_recipe(config, profile, set_, tried)
     console = None
     if output_format is WatchFormat.text and not command_mode and color is not Color.never and sys.stdout.isatty():
         console = _console(color)
@@ -288,7 +308,7 @@ def watch(
         target=target, command=command_mode, exit_on=exit_on.value if exit_on else None, exec_command=exec_,
         fmt=output_format.value, tee=tee, grace=grace, interval=interval, idle_exit=idle_exit, fail_on=fail_on.value,
     )
-    raise typer.Exit(run_watch(settings, options, console))
+    raise typer.Exit(run_watch(recipe, options, console))
 
 
 def output_plan(formats: list[Format], outputs: list[str]) -> list[tuple[str, str]]:
@@ -384,7 +404,7 @@ def rules(
 
 
 def _thresholds(options) -> str:
-    skip = {"enabled", "severity", "reason"}
+    skip = {"enabled", "severity", "reason", "reasons"}
     parts = [f"{k}={v}" for k, v in options.model_dump().items() if k not in skip and v not in (None, "")]
     return ", ".join(parts) or "-"
 
@@ -412,7 +432,7 @@ def profiles() -> None:
     from percediag.settings import build_settings, profile_names
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("profile", "extends", "head", "learning rate", "milestones", "baselines", "title"):
+    for column in ("profile", "extends", "round", "head", "learning rate", "applied fixes (round)", "milestones", "baselines", "title"):
         table.add_column(column, overflow="fold")
     from percediag.settings import configs_dir, read_yaml
 
@@ -423,8 +443,10 @@ def profiles() -> None:
         lr = settings.rule("architecture.learning_rate")
         milestones = ", ".join(f"{e}:{v:g}" for e, v in settings.progression.milestones.items()) or "-"
         baselines = ", ".join(f"{k} {b.r2:g}" for k, b in settings.baselines.items()) or "-"
-        table.add_row(name, raw.get("extends") or "-", head.expected if head.enabled and head.expected else "-",
-                      f"{lr.expected:.1e}" if lr.enabled and lr.expected else "-", milestones, baselines, settings.title)
+        applied = ", ".join(f"{fix} ({entry.round})" for fix, entry in sorted(settings.applied.items(), key=lambda i: i[1].round)) or "-"
+        table.add_row(name, raw.get("extends") or "-", str(settings.round) if settings.round is not None else "-",
+                      head.expected if head.enabled and head.expected else "-",
+                      f"{lr.expected:.1e}" if lr.enabled and lr.expected else "-", applied, milestones, baselines, settings.title)
     _console(Color.auto).print(table)
 
 

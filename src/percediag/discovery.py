@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from percediag.errors import ConfigError
-from percediag.settings import Settings, build_settings, parse_override, read_yaml
+from percediag.settings import Settings, SettingsRecipe, parse_override, read_yaml
 
 CONFIG_NAMES = (".percediag.yaml", ".percediag.yml")
 
@@ -49,13 +49,15 @@ def _pyproject_table(path: Path) -> dict[str, Any] | None:
     return table
 
 
-def load_settings(
+def load_recipe(
     config: Path | None = None,
     profile: str | None = None,
     sets: list[str] | None = None,
     tried: list[str] | None = None,
     start: Path | None = None,
-) -> Settings:
+    history: list[tuple[str, dict[str, Any]]] | None = None,
+) -> SettingsRecipe:
+    """What the settings are made of; the profile may still be chosen per log."""
     if config is not None:
         if not config.is_file():
             raise ConfigError(f"{config}: no such configuration file")
@@ -63,4 +65,17 @@ def load_settings(
     else:
         user = find_user_config(start)
     overrides = [parse_override(item) for item in sets or []]
-    return build_settings(profile, user_config=user, overrides=overrides, tried=tried)
+    recipe = SettingsRecipe(profile=profile, user_config=user, overrides=overrides, tried=tried, history=history or [])
+    recipe.build()  # validate now: a bad configuration is an error before any log is read
+    return recipe
+
+
+def load_settings(
+    config: Path | None = None,
+    profile: str | None = None,
+    sets: list[str] | None = None,
+    tried: list[str] | None = None,
+    start: Path | None = None,
+) -> Settings:
+    """The settings of commands that judge no particular log (rules, config, watch): the profile given, or the default."""
+    return load_recipe(config, profile, sets, tried, start).build()

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
 
 from percediag import __version__
 from percediag.diagnose.assessment import assess
 from percediag.diagnose.causes import score_causes
 from percediag.diagnose.dimensions import dimension_view
-from percediag.diagnose.fixes import rank_fixes
-from percediag.diagnose.signals import signals
+from percediag.diagnose.fixes import History, rank_fixes
+from percediag.diagnose.history import escalation, history_applied, run_best_r2, with_outcomes
+from percediag.diagnose.profile_choice import ProfileChoice, choose
+from percediag.diagnose.signals import learned_signals, reference_signals, signals
 from percediag.diagnose.tables import tables
-from percediag.diagnose.trajectory import forecast_run
-from percediag.errors import InputError, UsageError
+from percediag.errors import ConfigError, InputError, UsageError
 from percediag.findings import STATUS_ORDER, worst
 from percediag.model import Log, Run
 from percediag.report.model import Report, RunRef
+from percediag.roundtable import round_table
 from percediag.rules import registry
-from percediag.settings import Settings, build_settings, profile_names
+from percediag.settings import HistoryRound, Settings, SettingsRecipe, read_yaml
 from percediag.sources import LogSource
+from percediag.trajectory import run_forecasts
 
 
 def parse_source(source: LogSource) -> Log:
@@ -69,32 +76,70 @@ def _cited_lines(report: Report) -> set[int]:
     return cited
 
 
+def settings_for(recipe: SettingsRecipe, run: Run) -> tuple[Settings, ProfileChoice]:
+    """The settings a run is judged with: the chosen profile, else the round the log names."""
+    choice = choose(run, recipe.profile, recipe.profile_origin)
+    return recipe.build(choice.profile), choice
+
+
+EVIDENCE_STATUSES = ("pass", "fail", "below", "above")
+
+
+def _check_evidence_keys(settings: Settings) -> None:
+    """`verify_when` / `again_when` name finding signals (RULE:STATUS); a typo would be silently inert."""
+    known = set(registry.rule_ids(settings))
+    for fix, entry in settings.applied.items():
+        for key in (*entry.verify_when, *entry.again_when):
+            rule, _, status = key.partition(":")
+            if rule not in known or status not in EVIDENCE_STATUSES:
+                origin = settings.origins.get(f"applied.{fix}.verify_when") or settings.origins.get(f"applied.{fix}.again_when") or f"profile {settings.profile}"
+                raise ConfigError(f"{origin}: applied.{fix}: '{key}' is not RULE:STATUS with a known rule id "
+                                  f"and STATUS one of {', '.join(EVIDENCE_STATUSES)}")
+
+
+def ranking_history(run: Run, settings: Settings, on_track: bool = False) -> History:
+    """What the ranking knows before this run: applied fixes, tried outcomes, escalation."""
+    fix_ids = tables().fix_ids()
+    tried = settings.tried_outcomes()
+    rows = [row for row in settings.history if settings.round is None or row.round < settings.round]
+    named = {"tried": list(tried), "applied": list(settings.applied), "history": [f for row in rows for f in row.fixes]}
+    for where, ids in named.items():
+        unknown = [i for i in ids if i not in fix_ids]
+        if unknown:
+            raise UsageError(f"{where}: unknown fix id(s) {', '.join(dict.fromkeys(unknown))}; see `percediag fixes`")
+    _check_evidence_keys(settings)
+    applied = dict(settings.applied)
+    origin = {fix: f"profile {settings.profile}" for fix in applied}
+    for fix, entry in history_applied(rows).items():
+        if fix in applied:
+            # The profile knows what says a fix is not in effect; history knows when it was applied.
+            entry = entry.model_copy(update={"verify_when": applied[fix].verify_when})
+        applied[fix], origin[fix] = entry, "history"
+    return History(applied=applied, applied_origin=origin, tried=tried,
+                   escalation=escalation(settings, rows, run_best_r2(run), on_track))
+
+
 def check_log(log: Log, settings: Settings, run_index: int | None = None,
-              label: Callable[[int], str] | None = None, baseline: Run | None = None) -> Report:
+              label: Callable[[int], str] | None = None, baseline: Run | None = None,
+              choice: ProfileChoice | None = None) -> Report:
     """Judge one run of a parsed log. `label` names lines of sources that are not plain files;
-    `baseline` (a run of an earlier log) adds the comparison rules."""
+    `baseline` (a run of an earlier log) adds the comparison rules; `choice` says why the profile."""
     index = len(log.runs) - 1 if run_index is None else run_index
     run = log.runs[index]
     findings = evaluate(run, settings, baseline)
-    convergence = settings.rule("progression.convergence")
-    target = convergence.min if convergence.enabled else None
-    forecasts = forecast_run(run, settings.trajectory, settings.progression.milestones, target)
+    # The same computation the progression.trajectory rule judged (served from the forecast cache).
+    forecasts = run_forecasts(run, settings)
     table = tables()
-    causes = score_causes(table.causes, signals(findings, forecasts))
-    unknown_tried = [t for t in settings.tried if t not in table.fix_ids()]
-    if unknown_tried:
-        raise UsageError(f"tried: unknown fix id(s) {', '.join(unknown_tried)}; see `percediag fixes`")
-    fixes = rank_fixes(table, causes, settings.tried)
-    fixes.sort(key=lambda f: (f.tried, f.rank or 0))
+    available = {**signals(findings, forecasts), **learned_signals(run, settings), **reference_signals(run)}
+    causes = score_causes(table, available, settings.ranking.batch0_exponent)
+    history = ranking_history(run, settings, "forecast.reaches_target" in available)
+    fixes = rank_fixes(table, causes, available, history, settings.ranking)
     counts = {status: 0 for status in STATUS_ORDER}
     for finding in findings:
         counts[finding.status] += 1
     notes = list(log.notes)
-    if run.config is not None and run.config.round is not None:
-        named = f"round{run.config.round}"
-        if named != settings.profile and named in profile_names():
-            notes.append(f"the training configuration names Round {run.config.round} ({run.config.title}); "
-                         f"--profile {named} checks it against that round's expectations")
+    if choice is not None:
+        notes.extend(choice.contradictions)
     others = [r for r in log.runs if r.index != index]
     if others:
         spans = ", ".join(f"run {r.index + 1} (lines {r.line}-{r.end_line})" for r in others)
@@ -103,6 +148,7 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None,
         version=__version__,
         source=log.source,
         profile=settings.profile,
+        profile_reason=choice.reason if choice is not None else f"profile {settings.profile}",
         run=index,
         runs=[RunRef(index=r.index, line=r.line, end_line=r.end_line, title=r.config.title if r.config else None) for r in log.runs],
         status=worst([f.status for f in findings]),
@@ -113,6 +159,8 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None,
         causes=causes,
         fixes=fixes,
         tried=list(settings.tried),
+        history=[row for row in settings.history if settings.round is None or row.round < settings.round],
+        escalation=history.escalation,
         dimensions=dimension_view(run),
         parse_warnings=[w for w in log.warnings if run.line <= w.line <= (run.end_line or w.line)],
         notes=notes,
@@ -134,12 +182,84 @@ def open_source(path_or_text: str | Path) -> LogSource:
 
 
 def check(path_or_text: str | Path, profile: str | None = None, *, run: str = "last", tried: list[str] | None = None) -> Report:
-    """Check a log (a path, or the log's text) and return the Report of one run."""
-    settings = build_settings(profile, tried=tried)
+    """Check a log (a path, or the log's text) and return the Report of one run.
+
+    Without `profile`, the log is judged with the profile of the round it names."""
+    recipe = SettingsRecipe(profile=profile, tried=tried)
     source = open_source(path_or_text)
     log = parse_source(source)
     indices = select_runs(log, run)
-    return check_log(log, settings, indices[0], source.label if source.has_labels else None)
+    settings, choice = settings_for(recipe, log.runs[indices[0]])
+    return check_log(log, settings, indices[0], source.label if source.has_labels else None, choice=choice)
+
+
+def history_row(log: Log, name: str) -> HistoryRound:
+    """An earlier log as a history row: its round (named in the log, else in its file name), its best R2,
+    and the fixes its round's bundled profile says that round applied."""
+    run = log.runs[-1]
+    settings, choice = settings_for(SettingsRecipe(), run)
+    number = choice.named_round
+    if number is None:
+        match = re.search(r"round[-_ ]?(\d{1,3})", Path(name).name, re.IGNORECASE)
+        if match is None:
+            raise UsageError(f"{name}: the log names no round and its file name has none (e.g. round7.log); "
+                             "give the round in a rounds file instead (see docs/ranking.md)")
+        number = int(match.group(1))
+    best = run_best_r2(run)
+    fixes = [fix for fix, entry in settings.applied.items() if choice.named_round is not None and entry.round == number]
+    recorded = round_table().rounds.get(number)
+    what = recorded.change if recorded is not None and fixes else "what it changed is not known: edit `fixes`"
+    measured = f"best R2: {best.how}" if best else "no R2"
+    return HistoryRound(round=number, best_r2=round(best.value, 4) if best else None, fixes=fixes,
+                        note=f"{what} ({measured} of {name})", log=name)
+
+
+ROUNDS_SUFFIXES = (".yaml", ".yml")
+
+
+def _rounds_rows(path: str) -> list[HistoryRound]:
+    data = read_yaml(Path(path))
+    rows = data.get("history")
+    if not isinstance(rows, list):
+        raise ConfigError(f"{path}: a rounds file holds a `history:` list (see `percediag history --write-rounds`)")
+    unknown = sorted(set(data) - {"history"})
+    if unknown:
+        raise ConfigError(f"{path}: {unknown[0]}: unknown key (a rounds file holds only `history:`)")
+    parsed = []
+    for number, row in enumerate(rows):
+        try:
+            parsed.append(HistoryRound.model_validate(row))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            raise ConfigError(f"{path}: history.{number}{'.' + where if where else ''}: {error['msg']}") from exc
+    return parsed
+
+
+def history_inputs(paths: list[str], margin: float) -> list[tuple[str, dict]]:
+    """`--history` arguments as (origin, row): rounds files as written, logs read as rows, outcomes filled in."""
+    rows: list[tuple[str, HistoryRound]] = []
+    for path in paths:
+        if path.lower().endswith(ROUNDS_SUFFIXES):
+            rows.extend((f"--history {path}", row) for row in _rounds_rows(path))
+        else:
+            rows.append((f"--history {path}", history_row(parse_source(LogSource.from_path(path)), path)))
+    origins = {id(row): origin for origin, row in rows}
+    ordered = with_outcomes([row for _, row in rows], margin)
+    # with_outcomes copies the rows it changes: keep each row's origin by position in round order.
+    by_round = sorted(rows, key=lambda item: item[1].round)
+    return [(origins[id(old)], new.model_dump(exclude_none=True)) for (_, old), new in zip(by_round, ordered)]
+
+
+def rounds_file(logs: list[tuple[Log, str]], margin: float) -> str:
+    """The YAML rounds file `check --history FILE` reads, from a set of logs."""
+    rows = with_outcomes([history_row(log, name) for log, name in logs], margin)
+    header = ("# Earlier rounds for `percediag check --history THIS_FILE` (or a `history:` list in .percediag.yaml).\n"
+              "# One row per round: its best R2, the catalog fixes it put in place (`percediag fixes`), and what\n"
+              "# came of them (helped, no-effect, worse, unknown). Written by `percediag history --write-rounds`;\n"
+              "# edit the fixes and outcomes to match what you really changed.\n")
+    body = yaml.safe_dump({"history": [row.model_dump(exclude_none=True) for row in rows]}, sort_keys=False, allow_unicode=False)
+    return header + body
 
 
 def parse(path_or_text: str | Path) -> Log:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -132,12 +133,104 @@ class Trajectory(BaseModel):
     rising_slope: float = Field(ge=0)
     recent_window: int = Field(ge=2)
     decline_drop: float = Field(gt=0)
+    decline_min_peak: float = Field(description="best R2 a fold must reach before a fall from it is a decline")
+    decline_min_epochs: int = Field(ge=2, description="epochs after the best one before a fall can be a decline")
+    decline_noise: float = Field(ge=0, description="a decline must also exceed this many times the fold's epoch-to-epoch scatter")
+    overfit_drop: float = Field(gt=0, description="fall below the peak that makes a decline with falling train loss 'overfitting'")
     oscillation_share: float = Field(gt=0, le=1)
     oscillation_amplitude: float = Field(gt=0)
+    oscillation_trend_ratio: float = Field(gt=0, description="swings must exceed this multiple of the net R2 change per epoch")
     bootstrap: int = Field(ge=20, le=5000)
     max_fit_points: int = Field(ge=20, le=5000)
     seed: int = 0
     reasons: dict[str, str] = Field(default_factory=dict)
+
+
+Outcome = Literal["helped", "no-effect", "worse", "unknown"]
+OUTCOMES = ("helped", "no-effect", "worse", "unknown")
+
+
+def split_tried(item: str) -> tuple[str, Outcome]:
+    """`ID` or `ID=OUTCOME` (helped, no-effect, worse; none given: unknown)."""
+    fix_id, sep, outcome = item.partition("=")
+    fix_id, outcome = fix_id.strip(), outcome.strip() or "unknown"
+    if not fix_id or (sep and outcome not in OUTCOMES):
+        raise ValueError(f"'{item}': expected ID or ID=OUTCOME with OUTCOME one of {', '.join(OUTCOMES[:3])}")
+    return fix_id, outcome  # type: ignore[return-value]
+
+
+class AppliedFix(BaseModel):
+    """A catalog fix a round put in place, and what it meant concretely there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    round: int = Field(ge=1, description="the round that (last) applied it")
+    detail: str = Field(description="what the fix id meant in that round: gain 1.0, LR 2.5e-5, ...")
+    outcome: Outcome = Field(default="unknown", description="what the next run showed, as recorded")
+    verify_when: list[str] = Field(
+        default_factory=list,
+        description="evidence keys (as in causes.yaml) that say the fix is not really in effect in this log",
+    )
+    again_when: list[str] = Field(
+        default_factory=list,
+        description="evidence keys that say the fix's setting is still off: tried is not refuted, try another setting",
+    )
+
+
+class HistoryRound(BaseModel):
+    """One earlier round of the user's own project (the `history:` list of a rounds file or config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    round: int = Field(ge=0)
+    best_r2: float | None = Field(default=None, description="the round's best validation R2 (cross-validation mean if printed)")
+    fixes: list[str] = Field(default_factory=list, description="catalog fix ids the round put in place")
+    outcome: Outcome = "unknown"
+    note: str = ""
+    log: str | None = Field(default=None, description="the log the row was read from, if any")
+
+    @field_validator("best_r2")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("best_r2 must be a finite number")
+        return value
+
+
+class Escalation(BaseModel):
+    """When targeted fixes stopped paying: the systematic comparison comes first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int = Field(ge=1, description="rounds of targeted fixes without a meaningful best-R2 gain")
+    margin: float = Field(gt=0, description="best-R2 gain over the best earlier round that counts as meaningful")
+    fixes: list[str] = Field(min_length=1, description="fixes raised to the top, in this order")
+    yield_above: float = Field(gt=0, le=1, description="a fix whose likeliest cause has at least this probability stays above the escalated ones")
+    reason: str
+
+
+class Ranking(BaseModel):
+    """How history changes the ranking of the next fixes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tried_weight: dict[Outcome, float] = Field(description="score multiplier of a tried fix, by its outcome")
+    verify_weight: float = Field(gt=0, le=1, description="score multiplier of an applied fix whose evidence says it is not in effect")
+    learned_r2_climb: float = Field(gt=0, description="best-R2 gain over a fold's first epoch that says the model learns")
+    batch0_exponent: float = Field(gt=0, le=1, description="batch-0 likelihood ratios are raised to this power when learned evidence exists")
+    escalation: Escalation
+    reasons: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("tried_weight")
+    @classmethod
+    def _all_outcomes(cls, value: dict[str, float]) -> dict[str, float]:
+        missing = [o for o in OUTCOMES if o not in value]
+        if missing:
+            raise ValueError(f"no weight for outcome(s) {', '.join(missing)}")
+        for outcome, weight in value.items():
+            if not 0 < weight <= 1:
+                raise ValueError(f"weight of '{outcome}' must be in (0, 1]")
+        return value
 
 
 class Settings(BaseModel):
@@ -152,9 +245,24 @@ class Settings(BaseModel):
     progression: Progression = Field(default_factory=Progression)
     baselines: dict[str, Baseline] = Field(default_factory=dict)
     trajectory: Trajectory
-    tried: list[str] = Field(default_factory=list)
+    round: int | None = Field(default=None, description="the replica round this profile checks")
+    applied: dict[str, AppliedFix] = Field(default_factory=dict, description="fix id -> the round that put it in place")
+    ranking: Ranking
+    history: list[HistoryRound] = Field(default_factory=list, description="the project's earlier rounds")
+    tried: list[str] = Field(default_factory=list, description="ID or ID=OUTCOME")
     origins: dict[str, str] = Field(default_factory=dict, exclude=True)
     _options: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @field_validator("tried")
+    @classmethod
+    def _tried_items(cls, value: list[str]) -> list[str]:
+        for item in value:
+            split_tried(item)
+        return value
+
+    def tried_outcomes(self) -> dict[str, Outcome]:
+        """fix id -> outcome of the fixes the user tried (the last word on a fix wins)."""
+        return dict(split_tried(item) for item in self.tried)
 
     @property
     def options_cache(self) -> dict[str, Any]:
@@ -300,8 +408,11 @@ def build_settings(
     user_config: tuple[str, dict[str, Any]] | None = None,
     overrides: list[tuple[str, Any]] | None = None,
     tried: list[str] | None = None,
+    history: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> Settings:
-    """Merge the profile chain, the user's configuration and overrides, then validate."""
+    """Merge the profile chain, the user's configuration and overrides, then validate.
+
+    `history` rows (origin, row) are appended to the configuration's `history:` list."""
     user_name, user_data = user_config if user_config is not None else ("", {})
     chosen = profile or user_data.get("profile") or DEFAULT_PROFILE
     if not isinstance(chosen, str):
@@ -318,7 +429,39 @@ def build_settings(
     if tried:
         merged["tried"] = list(dict.fromkeys([*merged.get("tried", []), *tried]))
         origins["tried"] = "--tried"
+    if history:
+        rows = list(merged.get("history") or [])
+        for origin, row in history:
+            origins[f"history.{len(rows)}"] = origin
+            rows.append(row)
+        merged["history"] = rows
     return validate(merged, origins, user_name or f"profile {chosen}")
+
+
+@dataclass
+class SettingsRecipe:
+    """Everything settings are built from except, possibly, the profile.
+
+    When neither `--profile` nor the configuration names a profile, each log
+    is judged with the profile of the round it names (diagnose/profile_choice.py):
+    the recipe builds the settings once that is known.
+    """
+
+    profile: str | None = None
+    profile_origin: str = "--profile"
+    user_config: tuple[str, dict[str, Any]] | None = None
+    overrides: list[tuple[str, Any]] = field(default_factory=list)
+    tried: list[str] | None = None
+    history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.profile is None and self.user_config is not None and self.user_config[1].get("profile") is not None:
+            self.profile, self.profile_origin = self.user_config[1]["profile"], self.user_config[0]
+        if self.profile is not None and not isinstance(self.profile, str):
+            raise ConfigError(f"{self.profile_origin}: profile: expected a profile name")
+
+    def build(self, profile: str | None = None) -> Settings:
+        return build_settings(self.profile or profile, self.user_config, self.overrides, self.tried, self.history)
 
 
 def _nest(key: str, value: Any, current: dict[str, Any]) -> dict[str, Any]:

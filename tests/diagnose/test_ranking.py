@@ -10,6 +10,11 @@ def top(report, n=2):
     return [f.id for f in report.fixes if f.rank is not None][:n]
 
 
+def targeted(report, n=2):
+    """The ranked fixes below the escalation (compare-original, check-preprocessing) if any."""
+    return [f.id for f in report.fixes if f.rank is not None and f.status != "escalated"][:n]
+
+
 def test_plateau_near_zero_does_not_get_more_epochs_first():
     report = check(EXAMPLES / "round5-plateau.log")
     assert all(fc.trend == "plateau" for fc in report.forecast)
@@ -22,16 +27,17 @@ def test_steady_climb_missing_milestones_gets_more_epochs_with_a_forecast_above_
     report = check(EXAMPLES / "slow-climb.log")
     failing = {f.rule for f in report.findings if f.status == "fail"}
     assert {"progression.epoch_10", "progression.epoch_20"} <= failing
-    assert "more-epochs" in top(report, 2)
+    assert "more-epochs" in targeted(report, 1)
     assert all(fc.trend == "rising" for fc in report.forecast)
     assert any(fc.projected is not None and fc.projected > fc.best_r2 for fc in report.forecast)
 
 
 def test_overshoot_gets_an_initialisation_fix():
-    report = check(EXAMPLES / "overshoot.log")
+    """Judged as Round 3 (the real overshoot round): its custom head init is the suspect."""
+    report = check(EXAMPLES / "overshoot.log", "round3")
     ratios = [f.value for f in report.findings if f.rule == "activation.std_ratio"]
     assert all(r > 2 for r in ratios)
-    assert set(top(report)) & {"pytorch-default-init", "rescale-head-init"}
+    assert set(targeted(report, 3)) & {"pytorch-default-init", "rescale-head-init"}
 
 
 def test_non_finite_gradients_get_lr_or_clipping():
@@ -44,19 +50,19 @@ def test_non_finite_gradients_get_lr_or_clipping():
 def test_peak_then_decline_gets_regularisation_above_more_epochs():
     report = check(EXAMPLES / "overfit-decline.log")
     assert sum(fc.trend == "declining" for fc in report.forecast) >= 3
-    ranked = [f.id for f in report.fixes if f.rank]
+    ranked = targeted(report, 99)
     assert ranked[0] == "regularise-early-stop"
     if "more-epochs" in ranked:
         assert ranked.index("regularise-early-stop") < ranked.index("more-epochs")
 
 
-def test_tried_removes_a_fix_and_the_next_moves_up():
-    before = check(EXAMPLES / "round5-plateau.log")
+def test_tried_demotes_a_fix_and_the_next_moves_up():
+    before = check(EXAMPLES / "round5-plateau.log", "generic")
     first, second = top(before)
-    after = check(EXAMPLES / "round5-plateau.log", tried=[first])
+    after = check(EXAMPLES / "round5-plateau.log", "generic", tried=[f"{first}=no-effect"])
     assert top(after, 1) == [second]
     tried = [f for f in after.fixes if f.tried]
-    assert [f.id for f in tried] == [first] and tried[0].rank is None
+    assert [f.id for f in tried] == [first] and tried[0].rank > 1 and tried[0].status == "tried"
 
 
 def test_healthy_run_gets_no_fix():

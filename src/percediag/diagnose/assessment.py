@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 
 from percediag.diagnose.causes import CauseScore
 from percediag.diagnose.fixes import RankedFix
-from percediag.diagnose.trajectory import Forecast
-from percediag.findings import Finding, worst
+from percediag.findings import STATUS_ORDER, Finding, worst
+from percediag.trajectory import Forecast
 
 
 class Answer(BaseModel):
@@ -66,26 +66,43 @@ def _short(value: object) -> str:
 
 
 def _trajectory_answer(findings: list[Finding], forecasts: list[Forecast]) -> Answer:
+    """The verdict of the progression.trajectory rule (so the answer and the gate agree), with the folds' trends."""
     question = "Is R2 on trajectory for SOTA?"
     milestones = [f for f in _of(findings, "progression") if f.rule.startswith("progression.epoch_")]
     failed = [f for f in milestones if f.status in ("warn", "fail")]
+    judged = [f for f in findings if f.rule == "progression.trajectory"]
     if not forecasts:
         return Answer(question=question, answer="unknown: no epoch lines", status="missing",
-                      evidence=sorted({f.rule for f in milestones}))
-    answers = Counter(fc.on_track for fc in forecasts)
+                      evidence=sorted({f.rule for f in milestones + judged}))
     trends = Counter(fc.trend for fc in forecasts)
     trend_text = ", ".join(f"{count} {trend}" for trend, count in trends.most_common())
+    milestone_text = f"; milestones missed: {', '.join(sorted({f.rule for f in failed}))}" if failed else ""
+    evidence = sorted({f.rule for f in failed})
+    if judged:
+        if all(f.status == "missing" for f in judged):
+            return Answer(question=question, answer=f"unknown: {judged[0].message}", status="missing",
+                          evidence=["progression.trajectory", *evidence], lines=_lines(judged))
+        status = worst([f.status for f in judged])
+        verdict = {"pass": "yes", "warn": "uncertain", "fail": "no"}[status]
+        example = max(judged, key=lambda f: STATUS_ORDER[f.status])
+        where = f"fold {example.fold}" if example.fold is not None else "run"
+        answer = f"{verdict}: {trend_text} fold(s); {where}: {example.message}{milestone_text}"
+        shown = [f for f in judged if f.status != "pass"] or judged
+        return Answer(question=question, answer=answer, status=status,
+                      evidence=["progression.trajectory", *evidence], lines=_lines(shown))
+    # progression.trajectory is disabled: the forecasts alone, never stronger than the gate (warn at most).
+    answers = Counter(fc.on_track for fc in forecasts)
     if answers["yes"] * 2 > len(forecasts):
         verdict, status = "yes", "pass"
     elif answers["no"] * 2 > len(forecasts):
-        verdict, status = "no", "fail"
+        verdict, status = "no", "warn"
     else:
         verdict, status = "uncertain", "warn"
     example = next((fc for fc in forecasts if fc.on_track == verdict), forecasts[-1])
-    milestone_text = f"; milestones missed: {', '.join(sorted({f.rule for f in failed}))}" if failed else ""
-    answer = f"{verdict}: {trend_text} fold(s); fold {example.fold}: {example.reason}{milestone_text}"
+    answer = (f"{verdict}: {trend_text} fold(s); fold {example.fold}: {example.reason}{milestone_text} "
+              "(progression.trajectory is disabled: not gated)")
     return Answer(question=question, answer=answer, status=status,
-                  evidence=sorted({f.rule for f in failed}) or ["progression"], lines=[line for fc in forecasts for line in fc.lines][:8])
+                  evidence=evidence or ["progression"], lines=[line for fc in forecasts for line in fc.lines][:8])
 
 
 def assess(findings: list[Finding], forecasts: list[Forecast], causes: list[CauseScore], fixes: list[RankedFix]) -> list[Answer]:

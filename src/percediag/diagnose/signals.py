@@ -7,15 +7,29 @@
 plateau whose forecast reaches the target counts as `trend.converged`);
 `forecast.reaches_target` / `forecast.misses_target` by the folds' on-track answers;
 `overfitting` when a declining fold's train loss still falls.
+What the model learned, apart from how it started (batch-0 activations):
+`learned.std_ratio:below|above|pass`, the fold summaries' prediction std
+over target std against the activation.std_ratio band (`below` when any
+fold is below it); `learning.r2_climbs` when at least half the folds' best
+R2 reaches `ranking.learned_r2_climb` and rises that much above their first epoch's.
+Against the original PercePiano (configs/rounds.yaml, `original`):
+`reference.head:deviates` and `reference.learning_rate:deviates` when the
+log's prediction head or learning rate differs from the original's.
 Each signal carries the log lines behind it.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 
-from percediag.diagnose.trajectory import Forecast
 from percediag.findings import Finding
+from percediag.model import Run
+from percediag.roundtable import round_table
+from percediag.rules.architecture_learning_rate import observed
+from percediag.rules.architecture_prediction_head import show
+from percediag.settings import Settings
+from percediag.trajectory import Forecast
 
 
 def signals(findings: list[Finding], forecasts: list[Forecast]) -> dict[str, list[int]]:
@@ -51,6 +65,54 @@ def signals(findings: list[Finding], forecasts: list[Forecast]) -> dict[str, lis
         over = [fc for fc in forecasts if fc.overfitting]
         if over:
             found["overfitting"] = [line for fc in over for line in fc.lines][:5]
+    return found
+
+
+def learned_signals(run: Run, settings: Settings) -> dict[str, list[int]]:
+    """Signals of what training did, from the fold summaries and the epoch curve."""
+    found: dict[str, list[int]] = {}
+    band = settings.rule("activation.std_ratio")
+    sides: dict[str, list[int]] = defaultdict(list)
+    for fold in run.folds:
+        summary = fold.summary
+        if summary is None or summary.pred_std is None or not summary.target_std:
+            continue
+        ratio = summary.pred_std / summary.target_std
+        if not math.isfinite(ratio):
+            continue
+        side = "below" if band.min is not None and ratio < band.min else "above" if band.max is not None and ratio > band.max else "pass"
+        sides[side].append(summary.lines.get("pred_std", summary.line))
+    for side in ("below", "above"):
+        if sides[side]:
+            found[f"learned.std_ratio:{side}"] = sorted(sides[side])[:5]
+    if sides["pass"] and not sides["below"] and not sides["above"]:
+        found["learned.std_ratio:pass"] = sorted(sides["pass"])[:5]
+    climb = settings.ranking.learned_r2_climb
+    folds, climbing = 0, []
+    for fold in run.folds:
+        epochs = [e for e in fold.epochs if e.val_r2 is not None and math.isfinite(e.val_r2)]
+        if len(epochs) < 2:
+            continue
+        folds += 1
+        best = max(epochs, key=lambda e: e.val_r2)
+        if best.val_r2 >= climb and best.val_r2 - epochs[0].val_r2 >= climb:
+            climbing.append(best.line)
+    if folds and len(climbing) * 2 >= folds:
+        found["learning.r2_climbs"] = sorted(climbing)[:5]
+    return found
+
+
+def reference_signals(run: Run) -> dict[str, list[int]]:
+    """Where the log's architecture differs from the original code's."""
+    original = round_table().original
+    found: dict[str, list[int]] = {}
+    heads = [(show(f.activation.prediction_head), f.activation.lines["prediction_head"])
+             for f in run.folds if f.activation is not None and f.activation.prediction_head]
+    if original.head is not None and heads and any(head != original.head for head, _ in heads):
+        found["reference.head:deviates"] = sorted({line for head, line in heads if head != original.head})[:5]
+    lr = observed(run)
+    if original.learning_rate is not None and lr is not None and abs(lr[0] - original.learning_rate) > 0.01 * original.learning_rate:
+        found["reference.learning_rate:deviates"] = [lr[1]]
     return found
 
 

@@ -42,6 +42,9 @@ class Fix(BaseModel):
 
 class CauseTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    evidence_sources: dict[str, str]
+    tempered_source: str
+    tempered_by: list[str]
     causes: list[Cause]
 
 
@@ -52,6 +55,9 @@ class FixTable(BaseModel):
 
 
 class Tables(BaseModel):
+    evidence_sources: dict[str, str] = Field(description="evidence key prefix -> where that evidence comes from")
+    tempered_source: str = Field(description="the source whose ratios are tempered when learning shows")
+    tempered_by: list[str] = Field(description="signals that show the model learned")
     causes: list[Cause]
     fixes: list[Fix]
     cost_weights: dict[str, float]
@@ -70,6 +76,11 @@ class Tables(BaseModel):
     def fix_ids(self) -> list[str]:
         return [f.id for f in self.fixes]
 
+    def source_of(self, evidence: str) -> str:
+        """Where an evidence key's signal comes from (the longest matching prefix)."""
+        prefixes = [p for p in self.evidence_sources if evidence.startswith(p)]
+        return self.evidence_sources[max(prefixes, key=len)] if prefixes else "other"
+
 
 def _load(name: str, model: type[BaseModel]) -> BaseModel:
     path = configs_dir() / name
@@ -86,6 +97,8 @@ def tables() -> Tables:
     causes = _load("causes.yaml", CauseTable)
     fixes = _load("fixes.yaml", FixTable)
     try:
-        return Tables(causes=causes.causes, fixes=fixes.fixes, cost_weights=fixes.cost_weights)
+        return Tables(evidence_sources=causes.evidence_sources, tempered_source=causes.tempered_source,
+                      tempered_by=causes.tempered_by, causes=causes.causes, fixes=fixes.fixes,
+                      cost_weights=fixes.cost_weights)
     except ValidationError as exc:
         raise ConfigError(f"{configs_dir()}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from exc

@@ -23,7 +23,7 @@ from percediag.live.command import CommandRunner
 from percediag.live.follow import FileFollower
 from percediag.live.sinks import LiveSink, make_sink
 from percediag.live.watcher import Watcher
-from percediag.settings import Settings
+from percediag.settings import SettingsRecipe
 
 EXEC_TIMEOUT = 30.0
 
@@ -50,10 +50,10 @@ def _run_hook(command: str, event: dict) -> None:
         sys.stderr.write(f"percediag: warning: --exec {command}: {exc}\n")
 
 
-def run_watch(settings: Settings, options: WatchOptions, console: Console | None) -> int:
+def run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console | None) -> int:
     sink = make_sink(options.fmt, to_stderr=options.command, color_console=console)
     name = "<command>" if options.command else options.target[0]
-    watcher = Watcher(settings, sink, name)
+    watcher = Watcher(recipe, sink, name)
     tee_handle = None
     runner = follower = None
     if options.command:

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from percediag.findings import Finding
 from percediag.live.lines import LineStream
 from percediag.parsers import Parser
+from percediag.diagnose.profile_choice import choose
 from percediag.pipeline import check_log
 from percediag.report.model import Report
-from percediag.settings import Settings
+from percediag.settings import Settings, SettingsRecipe
 
 FINAL_ONLY_RULES = {"run.complete", "log.no_data"}
 _BAD = {"warn", "fail"}
@@ -37,8 +38,10 @@ def held_back(finding: Finding, run_over: bool) -> bool:
 
 
 class Watcher:
-    def __init__(self, settings: Settings, emit: Callable[[dict], None], name: str) -> None:
-        self.settings = settings
+    def __init__(self, recipe: SettingsRecipe, emit: Callable[[dict], None], name: str) -> None:
+        # The profile is chosen as `check` chooses it: the round the log names, once it names one.
+        self.recipe = recipe
+        self._settings: dict[str, Settings] = {}
         self.emit = emit
         self.name = name
         self.report: Report | None = None
@@ -75,7 +78,10 @@ class Watcher:
             self._version = self.parser.version
             log = self.parser.snapshot()
         index = len(log.runs) - 1
-        report = check_log(log, self.settings, index)
+        choice = choose(log.runs[index], self.recipe.profile, self.recipe.profile_origin)
+        if choice.profile not in self._settings:
+            self._settings[choice.profile] = self.recipe.build(choice.profile)
+        report = check_log(log, self._settings[choice.profile], index, choice=choice)
         self.report = report
         run = report.records
         run_over = final or run.aggregate is not None

@@ -35,12 +35,19 @@ def _one(report: Report) -> list[str]:
         out.append("All checks pass.")
     ranked = [f for f in report.fixes if f.rank is not None]
     out += ["", "#### Next fixes", ""]
+    if report.escalation is not None and report.escalation.escalate:
+        out += [f"**Stop patching:** {_cell(report.escalation.reason)}.", ""]
     if ranked:
         for fix in ranked[:6]:
             out.append(f"{fix.rank}. **`{fix.id}`** {fix.title} (score {fix.score:.2f}, {fix.cost}): {fix.change}  ")
-            out.append(f"   _Why:_ {fix.reason}")
+            out.append(f"   _Why here:_ {_cell(fix.placement)}  ")
+            out.append(f"   _Evidence:_ {_cell(fix.reason)}")
     else:
-        out.append("No fix is supported by the evidence in this log.")
+        out.append("No fix to try next is supported by the evidence in this log.")
+    unranked = [f for f in report.fixes if f.rank is None]
+    if unranked:
+        out += ["", "Already applied (not ranked):", ""]
+        out += [f"- `{f.id}`: {_cell(f.placement)}" for f in unranked]
     if report.tried:
         out += ["", f"Tried already: {', '.join(f'`{t}`' for t in report.tried)}"]
     passing = [f for f in report.findings if f.status == "pass"]

@@ -8,9 +8,11 @@ from percediag.diagnose.assessment import Answer
 from percediag.diagnose.causes import CauseScore
 from percediag.diagnose.dimensions import DimensionView
 from percediag.diagnose.fixes import RankedFix
-from percediag.diagnose.trajectory import Forecast
+from percediag.diagnose.history import Escalation
 from percediag.findings import Finding
 from percediag.model import SCHEMA_VERSION, ParseWarning, Run
+from percediag.settings import HistoryRound
+from percediag.trajectory import Forecast
 
 
 class RunRef(BaseModel):
@@ -26,6 +28,7 @@ class Report(BaseModel):
     version: str
     source: str
     profile: str
+    profile_reason: str = Field(default="", description="which profile judged the log and why (option, configuration, or the round the log names)")
     run: int = Field(description="index of the reported run among `runs`")
     runs: list[RunRef]
     status: str = Field(description="pass | warn | fail (missing data counts as warn)")
@@ -35,7 +38,9 @@ class Report(BaseModel):
     forecast: list[Forecast]
     causes: list[CauseScore]
     fixes: list[RankedFix]
-    tried: list[str]
+    tried: list[str] = Field(description="ID or ID=OUTCOME, as given")
+    history: list[HistoryRound] = Field(default_factory=list, description="the earlier rounds the ranking used")
+    escalation: Escalation | None = Field(default=None, description="whether targeted fixes stopped paying, and why")
     dimensions: DimensionView
     parse_warnings: list[ParseWarning]
     notes: list[str]

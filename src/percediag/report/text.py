@@ -15,9 +15,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from percediag.diagnose.trajectory import mark_milestones
 from percediag.findings import CATEGORY_ORDER, Finding
 from percediag.report.model import Report
+from percediag.trajectory import mark_milestones
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "missing": "magenta"}
 STATUS_WORD = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "missing": "MISS"}
@@ -78,7 +78,10 @@ def _header(report: Report) -> Group:
         span += f": {run.config.title}"
     counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
     verdict = Text.assemble(status_text(report.status), f"  {counts}")
-    return Group(title, Text(span, style="dim"), verdict)
+    parts = [title, Text(span, style="dim")]
+    if report.profile_reason:
+        parts.append(Text(report.profile_reason, style="dim"))
+    return Group(*parts, verdict)
 
 
 def _assessment(report: Report) -> Table:
@@ -199,15 +202,23 @@ def _dimensions(report: Report) -> Group | None:
 def _fixes(report: Report) -> Group:
     items: list[Text] = [Text("Next fixes", style="bold")]
     ranked = [f for f in report.fixes if f.rank is not None]
+    if report.escalation is not None and report.escalation.escalate:
+        items.append(Text(f"  Stop patching: {report.escalation.reason}."))
     if not ranked:
-        items.append(Text("  no fix is supported by the evidence in this log"))
+        items.append(Text("  no fix to try next is supported by the evidence in this log"))
     for fix in ranked[:6]:
         items.append(Text.assemble(f"  {fix.rank}. ", (fix.id, "bold cyan"), f"  {fix.title}  (score {fix.score:.2f}, {fix.cost})"))
         items.append(Text(f"     change: {fix.change}"))
+        items.append(Text(f"     why here: {fix.placement}"))
         refs = f" [{_lines(fix.lines, locations=report.locations)}]" if fix.lines else ""
-        items.append(Text(f"     why: {fix.reason}{refs}", style="dim"))
+        items.append(Text(f"     evidence: {fix.reason}{refs}", style="dim"))
     if len(ranked) > 6:
         items.append(Text(f"  ... {len(ranked) - 6} more (see --format json)", style="dim"))
+    unranked = [f for f in report.fixes if f.rank is None]
+    if unranked:
+        items.append(Text("  Already applied (the evidence points at them; not ranked):"))
+        for fix in unranked:
+            items.append(Text.assemble("  - ", (fix.id, "cyan"), f": {fix.placement}"))
     if report.tried:
         items.append(Text(f"  tried already: {', '.join(report.tried)}", style="dim"))
     return Group(*items)
