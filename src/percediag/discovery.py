@@ -55,7 +55,6 @@ def load_recipe(
     sets: list[str] | None = None,
     tried: list[str] | None = None,
     start: Path | None = None,
-    history: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> SettingsRecipe:
     """What the settings are made of; the profile may still be chosen per log."""
     if config is not None:
@@ -65,7 +64,7 @@ def load_recipe(
     else:
         user = find_user_config(start)
     overrides = [parse_override(item) for item in sets or []]
-    recipe = SettingsRecipe(profile=profile, user_config=user, overrides=overrides, tried=tried, history=history or [])
+    recipe = SettingsRecipe(profile=profile, user_config=user, overrides=overrides, tried=tried)
     recipe.build()  # validate now: a bad configuration is an error before any log is read
     return recipe
 
@@ -77,5 +76,5 @@ def load_settings(
     tried: list[str] | None = None,
     start: Path | None = None,
 ) -> Settings:
-    """The settings of commands that judge no particular log (rules, config, watch): the profile given, or the default."""
+    """The settings of commands that judge no particular log (rules, config): the profile given, or the default."""
     return load_recipe(config, profile, sets, tried, start).build()

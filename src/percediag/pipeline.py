@@ -244,11 +244,10 @@ def history_inputs(paths: list[str], margin: float) -> list[tuple[str, dict]]:
             rows.extend((f"--history {path}", row) for row in _rounds_rows(path))
         else:
             rows.append((f"--history {path}", history_row(parse_source(LogSource.from_path(path)), path)))
-    origins = {id(row): origin for origin, row in rows}
-    ordered = with_outcomes([row for _, row in rows], margin)
-    # with_outcomes copies the rows it changes: keep each row's origin by position in round order.
-    by_round = sorted(rows, key=lambda item: item[1].round)
-    return [(origins[id(old)], new.model_dump(exclude_none=True)) for (_, old), new in zip(by_round, ordered)]
+    # Both sorts are stable and by round, so each filled-in row stays beside its origin.
+    rows.sort(key=lambda item: item[1].round)
+    filled = with_outcomes([row for _, row in rows], margin)
+    return [(origin, row.model_dump(exclude_none=True)) for (origin, _), row in zip(rows, filled)]
 
 
 def rounds_file(logs: list[tuple[Log, str]], margin: float) -> str:

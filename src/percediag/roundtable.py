@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from percediag.errors import ConfigError
-from percediag.settings import configs_dir, read_yaml
+from percediag.settings import load_table
 
 
 class RoundFacts(BaseModel):
@@ -46,10 +45,4 @@ class RoundTable(BaseModel):
 
 @cache
 def round_table() -> RoundTable:
-    path = configs_dir() / "rounds.yaml"
-    try:
-        return RoundTable.model_validate(read_yaml(path, trusted=True))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise ConfigError(f"{path}: {where}: {error['msg']}") from exc
+    return load_table("rounds.yaml", RoundTable)

@@ -182,7 +182,7 @@ class HistoryRound(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    round: int = Field(ge=0)
+    round: int = Field(ge=1)
     best_r2: float | None = Field(default=None, description="the round's best validation R2 (cross-validation mean if printed)")
     fixes: list[str] = Field(default_factory=list, description="catalog fix ids the round put in place")
     outcome: Outcome = "unknown"
@@ -281,6 +281,17 @@ class Settings(BaseModel):
 def configs_dir() -> Path:
     """Where the bundled YAML tables live (inside the installed package)."""
     return Path(str(resources.files("percediag") / "configs"))
+
+
+def load_table(name: str, model: type[BaseModel]) -> BaseModel:
+    """A bundled YAML table under configs/, validated by `model`; an invalid one is a ConfigError naming the key."""
+    path = configs_dir() / name
+    try:
+        return model.model_validate(read_yaml(path, trusted=True))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise ConfigError(f"{path}: {where}: {error['msg']}") from exc
 
 
 def profile_names() -> list[str]:

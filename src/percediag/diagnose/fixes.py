@@ -82,7 +82,7 @@ def _evidence_score(fix, by_id: dict[str, CauseScore], tables: Tables) -> tuple[
     return score, addressed
 
 
-def _explained(fix, score: float, addressed: list[CauseScore]) -> dict:
+def _explained(addressed: list[CauseScore]) -> dict:
     """The evidence fields of a fix: reason, rule ids, signals, lines."""
     if not addressed:
         return {"reason": "no evidence in this log points at it", "evidence": [], "signals": [], "lines": []}
@@ -114,7 +114,7 @@ def rank_fixes(tables: Tables, causes: list[CauseScore], available: dict[str, li
             continue
         item = RankedFix(id=fix.id, title=fix.title, change=fix.change, cost=fix.cost, score=round(base, 4),
                          base_score=round(base, 4), probability=round(max((c.probability for c in addressed), default=0.0), 4),
-                         causes=[c.id for c in addressed], **_explained(fix, base, addressed))
+                         causes=[c.id for c in addressed], **_explained(addressed))
         applied = history.applied.get(fix.id)
         if applied is not None:
             origin = history.applied_origin.get(fix.id, "history")

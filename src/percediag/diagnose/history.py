@@ -64,7 +64,7 @@ def history_applied(history: list[HistoryRound]) -> dict[str, AppliedFix]:
     for row in sorted(history, key=lambda r: r.round):
         for fix in row.fixes:
             detail = row.note or f"Round {row.round} of your history"
-            applied[fix] = AppliedFix(round=max(row.round, 1), detail=detail, outcome=row.outcome)
+            applied[fix] = AppliedFix(round=row.round, detail=detail, outcome=row.outcome)
     return applied
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from percediag.errors import ConfigError
-from percediag.settings import configs_dir, read_yaml
+from percediag.settings import configs_dir, load_table
 
 
 class Cause(BaseModel):
@@ -82,20 +82,10 @@ class Tables(BaseModel):
         return self.evidence_sources[max(prefixes, key=len)] if prefixes else "other"
 
 
-def _load(name: str, model: type[BaseModel]) -> BaseModel:
-    path = configs_dir() / name
-    try:
-        return model.model_validate(read_yaml(path, trusted=True))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise ConfigError(f"{path}: {where}: {error['msg']}") from exc
-
-
 @cache
 def tables() -> Tables:
-    causes = _load("causes.yaml", CauseTable)
-    fixes = _load("fixes.yaml", FixTable)
+    causes = load_table("causes.yaml", CauseTable)
+    fixes = load_table("fixes.yaml", FixTable)
     try:
         return Tables(evidence_sources=causes.evidence_sources, tempered_source=causes.tempered_source,
                       tempered_by=causes.tempered_by, causes=causes.causes, fixes=fixes.fixes,
