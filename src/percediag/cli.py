@@ -127,7 +127,7 @@ def check(
         log = parse_source(source)
         label = source.label if source.has_labels else None
         for index in select_runs(log, run):
-            settings, choice = settings_for(recipe, log.runs[index])
+            settings, choice = settings_for(recipe, log, index)
             reports.append(check_log(log, settings, index, label, baseline_run, choice))
     for name, destination in plan:
         try:
@@ -175,8 +175,8 @@ def diff(
 
     recipe = load_recipe(config, profile, set_)
     old_log, new_log = (parse_source(LogSource.from_path(p)) for p in (old, new))
-    old_settings, old_choice = settings_for(recipe, old_log.runs[-1])
-    settings, new_choice = settings_for(recipe, new_log.runs[-1])
+    old_settings, old_choice = settings_for(recipe, old_log)
+    settings, new_choice = settings_for(recipe, new_log)
     old_report = check_log(old_log, old_settings, choice=old_choice)
     new_report = check_log(new_log, settings, choice=new_choice)
     comparison = compare_runs(new_log.runs[-1], old_log.runs[-1], settings)
@@ -243,7 +243,7 @@ def history(
     logs = [parse_source(LogSource.from_path(p)) for p in paths]
     summaries = []
     for log in logs:
-        log_settings, choice = settings_for(recipe, log.runs[-1])
+        log_settings, choice = settings_for(recipe, log)
         summaries.append(summarise(check_log(log, log_settings, choice=choice), milestones))
     table = History(runs=summaries)
     if write_rounds is not None:

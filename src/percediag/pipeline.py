@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from percediag.diagnose.assessment import assess
 from percediag.diagnose.causes import score_causes
 from percediag.diagnose.dimensions import dimension_view
 from percediag.diagnose.fixes import History, rank_fixes
-from percediag.diagnose.history import escalation, history_applied, run_best_r2, with_outcomes
+from percediag.diagnose.history import earlier_rows, escalation, history_applied, run_best_r2, with_outcomes
 from percediag.diagnose.profile_choice import ProfileChoice, choose
 from percediag.diagnose.signals import learned_signals, reference_signals, signals
 from percediag.diagnose.tables import tables
@@ -76,9 +75,9 @@ def _cited_lines(report: Report) -> set[int]:
     return cited
 
 
-def settings_for(recipe: SettingsRecipe, run: Run) -> tuple[Settings, ProfileChoice]:
-    """The settings a run is judged with: the chosen profile, else the round the log names."""
-    choice = choose(run, recipe.profile, recipe.profile_origin)
+def settings_for(recipe: SettingsRecipe, log: Log, index: int = -1) -> tuple[Settings, ProfileChoice]:
+    """The settings a run of a log is judged with: the chosen profile, else the round the log names."""
+    choice = choose(log.runs[index], recipe.profile, recipe.profile_origin, log.source)
     return recipe.build(choice.profile), choice
 
 
@@ -97,11 +96,17 @@ def _check_evidence_keys(settings: Settings) -> None:
                                   f"and STATUS one of {', '.join(EVIDENCE_STATUSES)}")
 
 
-def ranking_history(run: Run, settings: Settings, on_track: bool = False) -> History:
+def run_round(settings: Settings, choice: ProfileChoice | None) -> int | None:
+    """The run's round: the one the log names, else the profile's."""
+    return choice.named_round if choice is not None and choice.named_round is not None else settings.round
+
+
+def ranking_history(run: Run, settings: Settings, on_track: bool = False, number: int | None = None) -> History:
     """What the ranking knows before this run: applied fixes, tried outcomes, escalation."""
     fix_ids = tables().fix_ids()
     tried = settings.tried_outcomes()
-    rows = [row for row in settings.history if settings.round is None or row.round < settings.round]
+    number = number if number is not None else settings.round
+    rows = earlier_rows(settings.history, number)
     named = {"tried": list(tried), "applied": list(settings.applied), "history": [f for row in rows for f in row.fixes]}
     for where, ids in named.items():
         unknown = [i for i in ids if i not in fix_ids]
@@ -116,7 +121,7 @@ def ranking_history(run: Run, settings: Settings, on_track: bool = False) -> His
             entry = entry.model_copy(update={"verify_when": applied[fix].verify_when})
         applied[fix], origin[fix] = entry, "history"
     return History(applied=applied, applied_origin=origin, tried=tried,
-                   escalation=escalation(settings, rows, run_best_r2(run), on_track))
+                   escalation=escalation(settings, rows, run_best_r2(run), on_track, number))
 
 
 def check_log(log: Log, settings: Settings, run_index: int | None = None,
@@ -132,14 +137,17 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None,
     table = tables()
     available = {**signals(findings, forecasts), **learned_signals(run, settings), **reference_signals(run)}
     causes = score_causes(table, available, settings.ranking.batch0_exponent)
-    history = ranking_history(run, settings, "forecast.reaches_target" in available)
+    number = run_round(settings, choice)
+    history = ranking_history(run, settings, "forecast.reaches_target" in available, number)
     fixes = rank_fixes(table, causes, available, history, settings.ranking)
     counts = {status: 0 for status in STATUS_ORDER}
     for finding in findings:
         counts[finding.status] += 1
     notes = list(log.notes)
-    if choice is not None:
-        notes.extend(choice.contradictions)
+    later = [row for row in settings.history if row not in earlier_rows(settings.history, number)]
+    if later:
+        rounds = ", ".join(sorted({f"Round {row.round}" for row in later}))
+        notes.append(f"history: {rounds} not before this run's Round {number}; left out of the ranking")
     others = [r for r in log.runs if r.index != index]
     if others:
         spans = ", ".join(f"run {r.index + 1} (lines {r.line}-{r.end_line})" for r in others)
@@ -149,6 +157,7 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None,
         source=log.source,
         profile=settings.profile,
         profile_reason=choice.reason if choice is not None else f"profile {settings.profile}",
+        profile_notes=list(choice.contradictions) if choice is not None else [],
         run=index,
         runs=[RunRef(index=r.index, line=r.line, end_line=r.end_line, title=r.config.title if r.config else None) for r in log.runs],
         status=worst([f.status for f in findings]),
@@ -159,7 +168,7 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None,
         causes=causes,
         fixes=fixes,
         tried=list(settings.tried),
-        history=[row for row in settings.history if settings.round is None or row.round < settings.round],
+        history=earlier_rows(settings.history, number),
         escalation=history.escalation,
         dimensions=dimension_view(run),
         parse_warnings=[w for w in log.warnings if run.line <= w.line <= (run.end_line or w.line)],
@@ -189,24 +198,20 @@ def check(path_or_text: str | Path, profile: str | None = None, *, run: str = "l
     source = open_source(path_or_text)
     log = parse_source(source)
     indices = select_runs(log, run)
-    settings, choice = settings_for(recipe, log.runs[indices[0]])
+    settings, choice = settings_for(recipe, log, indices[0])
     return check_log(log, settings, indices[0], source.label if source.has_labels else None, choice=choice)
 
 
 def history_row(log: Log, name: str) -> HistoryRound:
     """An earlier log as a history row: its round (named in the log, else in its file name), its best R2,
     and the fixes its round's bundled profile says that round applied."""
-    run = log.runs[-1]
-    settings, choice = settings_for(SettingsRecipe(), run)
+    settings, choice = settings_for(SettingsRecipe(), log)
     number = choice.named_round
     if number is None:
-        match = re.search(r"round[-_ ]?(\d{1,3})", Path(name).name, re.IGNORECASE)
-        if match is None:
-            raise UsageError(f"{name}: the log names no round and its file name has none (e.g. round7.log); "
-                             "give the round in a rounds file instead (see docs/ranking.md)")
-        number = int(match.group(1))
-    best = run_best_r2(run)
-    fixes = [fix for fix, entry in settings.applied.items() if choice.named_round is not None and entry.round == number]
+        raise UsageError(f"{name}: the log names no round and its file name has none (e.g. round7.log); "
+                         "give the round in a rounds file instead (see docs/ranking.md)")
+    best = run_best_r2(log.runs[-1])
+    fixes = [fix for fix, entry in settings.applied.items() if entry.round == number]
     recorded = round_table().rounds.get(number)
     what = recorded.change if recorded is not None and fixes else "what it changed is not known: edit `fixes`"
     measured = f"best R2: {best.how}" if best else "no R2"

@@ -86,9 +86,13 @@ def test_a_stale_round_label_is_reported():
                                                      "TRAINING CONFIGURATION (SOTA + ROUND 5 FIXES)")
     report = check(text)
     assert report.profile == "round5"
-    stale = [n for n in report.notes if "the log names Round 5" in n]
+    stale = report.profile_notes
     assert stale and "matches Round 6" in stale[0] and "learning rate 2.50e-05" in stale[0]
-    assert not [n for n in check(REAL / "round6.log").notes if "names Round" in n]
+    assert not check(REAL / "round6.log").profile_notes
+    # The head and LR already are the original's: matching them again is not the advice.
+    assert ranked(report)[0].id != "match-reference-head"
+    code, out, _ = run_cli(["check", "-", "--fail-on", "never"], stdin=text.encode())
+    assert "is the round label stale?" in " ".join(" ".join(out.splitlines()[3:6]).split())
 
 
 # -- applied fixes are not the next fix --------------------------------------
@@ -170,8 +174,34 @@ def test_round5_escalates_from_the_profile_round_and_says_why_in_one_sentence():
 
 
 def test_an_early_round_does_not_escalate():
-    report = check(REAL / "round5.log", "round2")
+    text = (REAL / "round5.log").read_text().replace("(SOTA + ROUND 5 FIXES)", "(SOTA + ROUND 2 FIXES)")
+    report = check(text)
+    assert report.profile == "round2"
     assert not report.escalation.escalate and "fewer than the 3" in report.escalation.reason
+
+
+def test_the_run_counts_as_the_round_it_names_not_its_profile_round():
+    """Round 8 judged with round6: Rounds 1-6 were before it, Round 6 with no recorded R2 included."""
+    text = (REAL / "round6.log").read_text().replace("(SOTA - ROUND 6)", "(SOTA - ROUND 8: SLICE SAMPLING)")
+    report = check(text)
+    assert report.profile == "round6" and "7 rounds in a row (Rounds 1-6 as the replica" in report.escalation.reason
+
+
+def test_several_logs_of_one_round_count_once(tmp_path):
+    rounds = write_rounds(tmp_path / "rounds.yaml", [
+        {"round": 4, "best_r2": 0.20}, {"round": 5, "best_r2": 0.21}, {"round": 5, "best_r2": 0.22},
+    ])
+    code, out, _ = run_cli(["check", str(REAL / "round6.log"), "--history", str(rounds), "-f", "json"])
+    reason = json.loads(out)["escalation"]["reason"]
+    assert reason.startswith("6 rounds in a row (Rounds 1-3 as the replica recorded them, Rounds 4-5 from your history")
+    assert "without raising your best R2 by 0.05" in reason and "best earlier in your history 0.220" in reason
+
+
+def test_history_at_or_after_the_run_is_said_to_be_left_out(tmp_path):
+    code, out, _ = run_cli(["check", str(REAL / "round5.log"), "--history", str(REAL / "round6.log"), "-f", "json"])
+    report = json.loads(out)
+    assert report["history"] == []
+    assert "history: Round 6 not before this run's Round 5; left out of the ranking" in report["notes"]
 
 
 def test_a_crash_stays_above_the_escalation():

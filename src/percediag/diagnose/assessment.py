@@ -39,8 +39,12 @@ def _category_answer(question: str, items: list[Finding], ok: str) -> Answer:
     bad = [f for f in items if f.status in ("warn", "fail")]
     missing = [f for f in items if f.status == "missing"]
     if not bad:
-        extra = f" ({len(missing)} check(s) without data)" if missing else ""
-        return Answer(question=question, answer=ok + extra, status="pass" if not missing else "warn",
+        if missing:
+            seen = len(items) - len(missing)
+            answer = f"not known: {len(missing)} of {len(items)} check(s) without data; the {seen} with data pass"
+        else:
+            answer = ok
+        return Answer(question=question, answer=answer, status="pass" if not missing else "warn",
                       evidence=sorted({f.rule for f in items}), lines=_lines(items))
     rules = list(dict.fromkeys(f.rule for f in bad))
     parts = []
@@ -117,7 +121,12 @@ def assess(findings: list[Finding], forecasts: list[Forecast], causes: list[Caus
     if remaining:
         parts.append("not passing: " + ", ".join(dict.fromkeys(f.rule for f in remaining)))
     if likely:
-        parts.append("likely causes: " + ", ".join(f"{c.title} (p={c.probability:.2f})" for c in likely[:3]))
+        def settled(cause: CauseScore) -> str:
+            # A cause whose every fix is already applied is named as such, not as news.
+            addressing = [f for f in fixes if cause.id in f.causes]
+            return "; its fixes already applied" if addressing and all(f.status == "applied" for f in addressing) else ""
+
+        parts.append("likely causes: " + ", ".join(f"{c.title} (p={c.probability:.2f}{settled(c)})" for c in likely[:3]))
     answers.append(Answer(question="What remains wrong?", answer="; ".join(parts) or "nothing beyond the above",
                           status=worst([f.status for f in remaining]) if remaining else "pass",
                           evidence=list(dict.fromkeys(f.rule for f in remaining)), lines=_lines(remaining)))

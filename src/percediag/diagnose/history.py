@@ -89,19 +89,9 @@ def _floor(settings: Settings) -> float | None:
     return convergence.min if convergence.enabled else None
 
 
-def _floor(settings: Settings) -> float | None:
-    convergence = settings.rule("progression.convergence")
-    return convergence.min if convergence.enabled else None
-
-
-def _stalled_tail(values: list[float], margin: float) -> int:
-    """How many of the last values did not beat every value before them by `margin`."""
-    count = 0
-    for index in range(len(values) - 1, 0, -1):
-        if values[index] >= max(values[:index]) + margin:
-            break
-        count += 1
-    return count
+def earlier_rows(history: list[HistoryRound], run_round: int | None) -> list[HistoryRound]:
+    """The history rows before this run's round (all of them when the run's round is unknown)."""
+    return [r for r in history if run_round is None or r.round < run_round]
 
 
 class _Step(BaseModel):
@@ -110,17 +100,21 @@ class _Step(BaseModel):
     kind: str = Field(description="recorded | history | current")
 
 
-def _steps(settings: Settings, rows: list[HistoryRound], best: BestR2) -> list[_Step]:
+def _steps(run_round: int | None, rows: list[HistoryRound], best: BestR2) -> list[_Step]:
     """The rounds to count, oldest first: recorded rounds before the user's first row (when the
-    profile has a round), the user's rows, then this run."""
+    run's round is known), the user's rounds (several rows of one round count once, at their
+    best), then this run."""
     steps: list[_Step] = []
-    user = sorted(rows, key=lambda r: r.round)
-    if settings.round is not None:
-        first = user[0].round if user else settings.round
+    by_round: dict[int, float | None] = {}
+    for row in rows:
+        known = [v for v in (by_round.get(row.round), row.best_r2) if v is not None]
+        by_round[row.round] = max(known) if known else None
+    if run_round is not None:
+        first = min(by_round, default=run_round)
         recorded = round_table().rounds
         steps += [_Step(round=n, value=recorded[n].best_r2, kind="recorded") for n in sorted(recorded) if n < first]
-    steps += [_Step(round=r.round, value=r.best_r2, kind="history") for r in user]
-    steps.append(_Step(round=settings.round, value=best.value, kind="current"))
+    steps += [_Step(round=n, value=value, kind="history") for n, value in sorted(by_round.items())]
+    steps.append(_Step(round=run_round, value=best.value, kind="current"))
     return steps
 
 
@@ -149,8 +143,10 @@ def _span(steps: list[_Step]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
-def escalation(settings: Settings, history: list[HistoryRound], best: BestR2 | None, on_track: bool = False) -> Escalation:
-    """`on_track`: the forecasts say this run reaches the target if it keeps training."""
+def escalation(settings: Settings, history: list[HistoryRound], best: BestR2 | None, on_track: bool = False,
+               run_round: int | None = None) -> Escalation:
+    """`on_track`: the forecasts say this run reaches the target if it keeps training; `run_round`:
+    the round the log names (else the profile's)."""
     rule = settings.ranking.escalation
     floor = _floor(settings)
     if best is None:
@@ -158,9 +154,10 @@ def escalation(settings: Settings, history: list[HistoryRound], best: BestR2 | N
     if on_track:
         return Escalation(escalate=False, basis="none",
                           reason="the forecast reaches the target if training goes on: more training comes before a comparison")
-    rows = [r for r in history if settings.round is None or r.round < settings.round]
-    basis = "history" if rows else "profile round" if settings.round is not None else "none"
-    steps = _steps(settings, rows, best)
+    run_round = run_round if run_round is not None else settings.round
+    rows = earlier_rows(history, run_round)
+    basis = "history" if rows else "profile round" if run_round is not None else "none"
+    steps = _steps(run_round, rows, best)
     tail = 0
     for index in range(len(steps) - 1, -1, -1):
         if not _stalled(steps, index, floor, rule.margin):
@@ -174,9 +171,10 @@ def escalation(settings: Settings, history: list[HistoryRound], best: BestR2 | N
             why = f"{tail} round(s) in a row without progress, fewer than the {rule.rounds} that call for it"
         return Escalation(escalate=False, basis=basis, reason=why)
     counted = steps[len(steps) - tail:]
-    numbers = [s.value for s in counted[:-1] if s.kind == "history" and s.value is not None]
-    best_before = f"; best earlier in your history {max(numbers):.3f}" if numbers else ""
-    below = f"stayed below the {floor:.2f} floor" if floor is not None else "went by"
-    reason = (f"{tail} rounds in a row ({_span(counted)}) {below} without raising the best R2 by {rule.margin:g} "
-              f"({here}{best_before}): compare with the original code and data before patching again")
+    yours = [s.value for s in counted[:-1] if s.kind == "history" and s.value is not None]
+    best_before = f"; best earlier in your history {max(yours):.3f}" if yours else ""
+    compared = any(s.kind == "history" for s in counted)
+    gain = f" without raising your best R2 by {rule.margin:g}" if compared else ""
+    where = f"stayed below the {floor:.2f} floor{gain}" if floor is not None else f"went by{gain}"
+    reason = f"{tail} rounds in a row ({_span(counted)}) {where} ({here}{best_before}): compare with the original code and data before patching again"
     return Escalation(escalate=True, fixes=list(rule.fixes), reason=reason, basis=basis)

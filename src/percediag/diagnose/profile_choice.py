@@ -4,7 +4,8 @@ The round comes from the training configuration's title (`TRAINING
 CONFIGURATION (SOTA + ROUND 5 FIXES)`), else from the trainer's own
 `[OK] Prediction head architecture correct (Round 6)` tags (the highest
 round named; `(Round 3 fix active)` names an earlier round's fix, not the
-run's round). A round with a bundled profile gets it; a later round gets
+run's round), else from the file name (`round13.log`, as `history` reads
+it). A round with a bundled profile gets it; a later round gets
 the latest bundled round before it; no round named: the default profile.
 
 Round labels go stale (a notebook title not updated), so the log's own
@@ -16,6 +17,7 @@ is reported, with the rounds the architecture does match.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -29,6 +31,7 @@ from percediag.settings import DEFAULT_PROFILE, profile_names
 # A tag that names the run's own round ends in "(Round N)"; "(Round 3 fix
 # active)" names where a fix came from and says nothing of the run's round.
 _ROUND_TAG = re.compile(r"\(Round\s+(\d{1,3})\)\s*$", re.IGNORECASE)
+_ROUND_NAME = re.compile(r"round[-_ ]?(\d{1,3})(?!\d)", re.IGNORECASE)
 
 
 class NamedRound(BaseModel):
@@ -45,8 +48,8 @@ class ProfileChoice(BaseModel):
     contradictions: list[str] = Field(default_factory=list, description="the log's architecture against its named round")
 
 
-def named_round(run: Run) -> NamedRound | None:
-    """The round the log says it is, and where it says so."""
+def named_round(run: Run, source: str | None = None) -> NamedRound | None:
+    """The round the log says it is, and where it says so (`source`: the log's path, for its file name)."""
     if run.config is not None and run.config.round is not None:
         return NamedRound(round=run.config.round, line=run.config.line,
                           where="training configuration title")
@@ -55,6 +58,9 @@ def named_round(run: Run) -> NamedRound | None:
     if tagged:
         number, line = max(tagged)
         return NamedRound(round=number, line=line, where="trainer tag")
+    match = _ROUND_NAME.search(Path(source).name) if source else None
+    if match:
+        return NamedRound(round=int(match.group(1)), line=run.line, where="file name")
     return None
 
 
@@ -68,8 +74,8 @@ def bundled_rounds() -> dict[int, str]:
     return found
 
 
-def choose(run: Run, explicit: str | None, explicit_origin: str = "--profile") -> ProfileChoice:
-    named = named_round(run)
+def choose(run: Run, explicit: str | None, explicit_origin: str = "--profile", source: str | None = None) -> ProfileChoice:
+    named = named_round(run, source)
     number = named.round if named else None
     if explicit is not None:
         reason = f"profile {explicit}: chosen by {explicit_origin}"
@@ -81,7 +87,7 @@ def choose(run: Run, explicit: str | None, explicit_origin: str = "--profile") -
         return ProfileChoice(profile=DEFAULT_PROFILE, explicit=False,
                              reason=f"profile {DEFAULT_PROFILE}: the default; the log names no round (pass --profile to choose)")
     rounds = bundled_rounds()
-    said = f"{named.where}, line {named.line}"
+    said = f"{named.where}, line {named.line}" if named.where != "file name" else "its file name"
     if named.round in rounds:
         profile = rounds[named.round]
         reason = f"profile {profile}: the log names Round {named.round} ({said})"

@@ -13,8 +13,8 @@ over target std against the activation.std_ratio band (`below` when any
 fold is below it); `learning.r2_climbs` when at least half the folds' best
 R2 reaches `ranking.learned_r2_climb` and rises that much above their first epoch's.
 Against the original PercePiano (configs/rounds.yaml, `original`):
-`reference.head:deviates` and `reference.learning_rate:deviates` when the
-log's prediction head or learning rate differs from the original's.
+`reference.head:deviates|matches` and `reference.learning_rate:deviates|matches`,
+the log's prediction head and learning rate against the original's.
 Each signal carries the log lines behind it.
 """
 
@@ -108,11 +108,14 @@ def reference_signals(run: Run) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     heads = [(show(f.activation.prediction_head), f.activation.lines["prediction_head"])
              for f in run.folds if f.activation is not None and f.activation.prediction_head]
-    if original.head is not None and heads and any(head != original.head for head, _ in heads):
-        found["reference.head:deviates"] = sorted({line for head, line in heads if head != original.head})[:5]
+    if original.head is not None and heads:
+        deviating = sorted({line for head, line in heads if head != original.head})
+        side = "deviates" if deviating else "matches"
+        found[f"reference.head:{side}"] = (deviating or sorted({line for _, line in heads}))[:5]
     lr = observed(run)
-    if original.learning_rate is not None and lr is not None and abs(lr[0] - original.learning_rate) > 0.01 * original.learning_rate:
-        found["reference.learning_rate:deviates"] = [lr[1]]
+    if original.learning_rate is not None and lr is not None:
+        side = "deviates" if abs(lr[0] - original.learning_rate) > 0.01 * original.learning_rate else "matches"
+        found[f"reference.learning_rate:{side}"] = [lr[1]]
     return found
 
 

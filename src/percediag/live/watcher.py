@@ -78,7 +78,7 @@ class Watcher:
             self._version = self.parser.version
             log = self.parser.snapshot()
         index = len(log.runs) - 1
-        choice = choose(log.runs[index], self.recipe.profile, self.recipe.profile_origin)
+        choice = choose(log.runs[index], self.recipe.profile, self.recipe.profile_origin, self.name)
         if choice.profile not in self._settings:
             self._settings[choice.profile] = self.recipe.build(choice.profile)
         report = check_log(log, self._settings[choice.profile], index, choice=choice)

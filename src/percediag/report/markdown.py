@@ -19,6 +19,10 @@ def _one(report: Report) -> list[str]:
     counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
     out = [f"### percediag: **{report.status.upper()}** `{report.source}`", "",
            f"Profile `{report.profile}`, run {report.run + 1} of {len(report.runs)}: {counts}.", ""]
+    if report.profile_reason:
+        out += [_cell(report.profile_reason) + ".", ""]
+    for note in report.profile_notes:
+        out += [f"**Note:** {_cell(note)}", ""]
     out += ["| # | question | status | answer |", "|---|---|---|---|"]
     for number, answer in enumerate(report.assessment, 1):
         out.append(f"| {number} | {_cell(answer.question)} | {_ICON[answer.status]} | {_cell(answer.answer)} |")

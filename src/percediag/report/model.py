@@ -29,6 +29,7 @@ class Report(BaseModel):
     source: str
     profile: str
     profile_reason: str = Field(default="", description="which profile judged the log and why (option, configuration, or the round the log names)")
+    profile_notes: list[str] = Field(default_factory=list, description="where the log's architecture contradicts the round it names (a stale label?)")
     run: int = Field(description="index of the reported run among `runs`")
     runs: list[RunRef]
     status: str = Field(description="pass | warn | fail (missing data counts as warn)")

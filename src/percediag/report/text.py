@@ -15,7 +15,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from percediag.findings import CATEGORY_ORDER, Finding
+from percediag.findings import CATEGORY_ORDER, STATUS_ORDER, Finding
 from percediag.report.model import Report
 from percediag.trajectory import mark_milestones
 
@@ -81,6 +81,8 @@ def _header(report: Report) -> Group:
     parts = [title, Text(span, style="dim")]
     if report.profile_reason:
         parts.append(Text(report.profile_reason, style="dim"))
+    for note in report.profile_notes:
+        parts.append(Text(f"note: {note}", style="yellow"))
     return Group(*parts, verdict)
 
 
@@ -130,9 +132,15 @@ def _category(report: Report, category: str) -> Group | None:
         bad = [f for f in cells.values() if f.status != "pass"]
         if not bad:
             continue
+        # The worst first; the other folds by their own status, never under another's word.
+        bad.sort(key=lambda f: -STATUS_ORDER[f.status])
         first = bad[0]
-        others = [_fold_label(f.fold) for f in bad[1:]]
-        also = f" (also {', '.join(others)})" if others else ""
+        groups: dict[str, list[str]] = defaultdict(list)
+        for finding in bad[1:]:
+            groups[finding.status].append(_fold_label(finding.fold))
+        parts = [("also " if status == first.status else f"{STATUS_WORD[status]} in ") + ", ".join(folds)
+                 for status, folds in groups.items()]
+        also = f" ({'; '.join(parts)})" if parts else ""
         refs = f" [{_lines(first.lines, locations=report.locations)}]" if first.lines else ""
         where = f"{_fold_label(first.fold)}: " if first.fold is not None else ""
         details.append(Text.assemble("  ", status_text(first.status), f" {rule}  {where}{first.message}{also}{refs}"))
