@@ -194,7 +194,7 @@ def diff(
         from percediag.report.comparison import diff_renderables, print_all
 
         print_all(_console(color), diff_renderables(result))
-    failed = result.verdict == "regressed" or any(f.status == "fail" for f in comparison)
+    failed = result.verdict in ("regressed", "no-data") or any(f.status == "fail" for f in comparison)
     raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
 
 

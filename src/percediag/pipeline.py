@@ -97,24 +97,36 @@ def _check_evidence_keys(settings: Settings) -> None:
 
 
 def run_round(settings: Settings, choice: ProfileChoice | None) -> int | None:
-    """The run's round: the one the log names, else the profile's."""
-    return choice.named_round if choice is not None and choice.named_round is not None else settings.round
+    """The run's round: a chosen round profile's (the user says which round this is), else the
+    one the log names; unknown when the profile is only the default for a log naming none."""
+    if choice is None or (choice.explicit and settings.round is not None):
+        return settings.round
+    return choice.named_round
 
 
-def ranking_history(run: Run, settings: Settings, on_track: bool = False, number: int | None = None) -> History:
-    """What the ranking knows before this run: applied fixes, tried outcomes, escalation."""
+def _applied_origin(settings: Settings, fix: str) -> str:
+    declared = settings.origins.get(f"applied.{fix}.round", "")
+    return f"profile {settings.profile}" if not declared or declared.startswith("profile ") else declared
+
+
+def ranking_history(run: Run, settings: Settings, on_track: bool, number: int | None) -> History:
+    """What the ranking knows before this run: applied fixes, tried outcomes, escalation.
+    `number` is the run's round (run_round), None when unknown."""
     fix_ids = tables().fix_ids()
     tried = settings.tried_outcomes()
-    number = number if number is not None else settings.round
     rows = earlier_rows(settings.history, number)
     named = {"tried": list(tried), "applied": list(settings.applied), "history": [f for row in rows for f in row.fixes]}
+    named["ranking.escalation.fixes"] = list(settings.ranking.escalation.fixes)
     for where, ids in named.items():
         unknown = [i for i in ids if i not in fix_ids]
         if unknown:
-            raise UsageError(f"{where}: unknown fix id(s) {', '.join(dict.fromkeys(unknown))}; see `percediag fixes`")
+            shown = ", ".join("".join(ch if ch.isprintable() else "?" for ch in i) for i in dict.fromkeys(unknown))
+            raise UsageError(f"{where}: unknown fix id(s) {shown}; see `percediag fixes`")
     _check_evidence_keys(settings)
-    applied = dict(settings.applied)
-    origin = {fix: f"profile {settings.profile}" for fix in applied}
+    # A fix applied in a later round than this run's was not in place when it ran.
+    applied = {fix: entry for fix, entry in settings.applied.items() if number is None or entry.round <= number}
+    # Bundled entries are the active profile's word (its chain); a user's file is named as itself.
+    origin = {fix: _applied_origin(settings, fix) for fix in applied}
     for fix, entry in history_applied(rows).items():
         if fix in applied:
             # The profile knows what says a fix is not in effect; history knows when it was applied.
@@ -211,11 +223,14 @@ def history_row(log: Log, name: str) -> HistoryRound:
         raise UsageError(f"{name}: the log names no round and its file name has none (e.g. round7.log); "
                          "give the round in a rounds file instead (see docs/ranking.md)")
     best = run_best_r2(log.runs[-1])
+    if best is None:
+        raise UsageError(f"{name}: no R2 in this log; an earlier round is read for its results "
+                         "(give the round in a rounds file instead, see docs/ranking.md)")
     fixes = [fix for fix, entry in settings.applied.items() if entry.round == number]
     recorded = round_table().rounds.get(number)
     what = recorded.change if recorded is not None and fixes else "what it changed is not known: edit `fixes`"
-    measured = f"best R2: {best.how}" if best else "no R2"
-    return HistoryRound(round=number, best_r2=round(best.value, 4) if best else None, fixes=fixes,
+    measured = f"best R2: {best.how}"
+    return HistoryRound(round=number, best_r2=round(best.value, 4), fixes=fixes,
                         note=f"{what} ({measured} of {name})", log=name)
 
 

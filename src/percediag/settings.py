@@ -142,7 +142,8 @@ class Trajectory(BaseModel):
     oscillation_trend_ratio: float = Field(gt=0, description="swings must exceed this multiple of the net R2 change per epoch")
     bootstrap: int = Field(ge=20, le=5000)
     max_fit_points: int = Field(ge=20, le=5000)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**63)
+    value_bound: float = Field(gt=0, description="an R2 or loss beyond this magnitude counts as non-finite")
     reasons: dict[str, str] = Field(default_factory=dict)
 
 
@@ -152,11 +153,11 @@ OUTCOMES = ("helped", "no-effect", "worse", "unknown")
 
 def split_tried(item: str) -> tuple[str, Outcome]:
     """`ID` or `ID=OUTCOME` (helped, no-effect, worse; none given: unknown)."""
-    fix_id, sep, outcome = item.partition("=")
-    fix_id, outcome = fix_id.strip(), outcome.strip() or "unknown"
+    fix_id, sep, outcome = (part.strip() for part in item.partition("="))
     if not fix_id or (sep and outcome not in OUTCOMES):
-        raise ValueError(f"'{item}': expected ID or ID=OUTCOME with OUTCOME one of {', '.join(OUTCOMES[:3])}")
-    return fix_id, outcome  # type: ignore[return-value]
+        shown = "".join(ch if ch.isprintable() else "?" for ch in item)
+        raise ValueError(f"'{shown}': expected ID or ID=OUTCOME with OUTCOME one of {', '.join(OUTCOMES[:3])}")
+    return fix_id, outcome or "unknown"  # type: ignore[return-value]
 
 
 class AppliedFix(BaseModel):
@@ -182,8 +183,9 @@ class HistoryRound(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    round: int = Field(ge=1)
-    best_r2: float | None = Field(default=None, description="the round's best validation R2 (cross-validation mean if printed)")
+    round: int = Field(ge=1, le=9999, strict=True)
+    best_r2: float | None = Field(default=None, le=1.0, strict=True,
+                                  description="the round's best validation R2 (cross-validation mean if printed), at most 1")
     fixes: list[str] = Field(default_factory=list, description="catalog fix ids the round put in place")
     outcome: Outcome = "unknown"
     note: str = ""
@@ -196,6 +198,12 @@ class HistoryRound(BaseModel):
             raise ValueError("best_r2 must be a finite number")
         return value
 
+    @field_validator("note", "log")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # Shown in every report: no terminal control sequence rides along from a rounds file.
+        return None if value is None else "".join(ch if ch.isprintable() or ch == "\t" else " " for ch in value)
+
 
 class Escalation(BaseModel):
     """When targeted fixes stopped paying: the systematic comparison comes first."""
@@ -205,6 +213,13 @@ class Escalation(BaseModel):
     rounds: int = Field(ge=1, description="rounds of targeted fixes without a meaningful best-R2 gain")
     margin: float = Field(gt=0, description="best-R2 gain over the best earlier round that counts as meaningful")
     fixes: list[str] = Field(min_length=1, description="fixes raised to the top, in this order")
+
+    @field_validator("fixes")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a fix is named twice")
+        return value
     yield_above: float = Field(gt=0, le=1, description="a fix whose likeliest cause has at least this probability stays above the escalated ones")
     reason: str
 
@@ -468,7 +483,7 @@ class SettingsRecipe:
     def __post_init__(self) -> None:
         if self.profile is None and self.user_config is not None and self.user_config[1].get("profile") is not None:
             self.profile, self.profile_origin = self.user_config[1]["profile"], self.user_config[0]
-        if self.profile is not None and not isinstance(self.profile, str):
+        if self.profile is not None and (not isinstance(self.profile, str) or not self.profile.strip()):
             raise ConfigError(f"{self.profile_origin}: profile: expected a profile name")
 
     def build(self, profile: str | None = None) -> Settings:

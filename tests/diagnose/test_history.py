@@ -308,3 +308,128 @@ def test_every_fix_line_says_why_it_stands_where_it_does():
     for log in LOGS:
         for fix in check(log).fixes:
             assert fix.placement, (log.name, fix.id)
+
+
+# -- hostile and careless input to the history features ------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "trajectory.seed=-1"], "trajectory.seed"),
+    (["--profile", ""], "profile: expected a profile name"),
+    (["--tried", "lower-lr="], "expected ID or ID=OUTCOME"),
+])
+def test_bad_options_are_one_line_and_exit_2(args, message):
+    code, _, err = run_cli(["check", str(REAL / "round5.log"), *args])
+    assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"round": 4, "best_r2": 25.3}, "history.0.best_r2"),
+    ({"round": 4, "best_r2": True}, "history.0.best_r2"),
+    ({"round": "3", "best_r2": 0.1}, "history.0.round"),
+    ({"round": 10**30, "best_r2": 0.1}, "history.0.round"),
+])
+def test_a_rounds_row_that_cannot_be_a_round_is_refused(tmp_path, row, message):
+    rounds = write_rounds(tmp_path / "rounds.yaml", [row])
+    code, _, err = run_cli(["check", str(REAL / "round5.log"), "--history", str(rounds)])
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_a_history_log_without_results_is_refused(tmp_path):
+    empty = tmp_path / "round1.log"
+    empty.write_text("")
+    code, _, err = run_cli(["check", str(REAL / "round5.log"), "--history", str(empty)])
+    assert code == 2 and "no R2 in this log" in err and err.count("\n") == 1
+
+
+def test_control_characters_in_a_rounds_note_do_not_reach_the_report(tmp_path):
+    rounds = write_rounds(tmp_path / "rounds.yaml", [
+        {"round": 3, "best_r2": 0.1, "fixes": ["more-epochs"], "note": "\x1b[2J\x1b]0;pwned\x07EVIL\nFAKE: PASS"},
+    ])
+    code, out, _ = run_cli(["check", str(EXAMPLES / "slow-climb.log"), "--history", str(rounds)])
+    assert "\x1b" not in out and "\x07" not in out and "EVIL FAKE: PASS" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("escalation, message", [
+    ("{rounds: 3, margin: 0.05, yield_above: 0.9, reason: r, fixes: [nope]}", "unknown fix id(s) nope"),
+    ("{rounds: 3, margin: 0.05, yield_above: 0.9, reason: r, fixes: [compare-original, compare-original]}", "named twice"),
+])
+def test_escalation_fixes_must_be_catalog_fixes_once(tmp_path, escalation, message):
+    config = tmp_path / ".percediag.yaml"
+    config.write_text(f"ranking:\n  escalation: {escalation}\n")
+    code, _, err = run_cli(["check", str(REAL / "round5.log"), "-c", str(config)])
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_a_fix_applied_after_the_run_is_not_applied_and_a_users_entry_names_its_file(tmp_path):
+    config = tmp_path / ".percediag.yaml"
+    config.write_text("applied:\n  more-epochs: {round: 9, detail: later}\n  fix-gradient-flow: {round: 2, detail: earlier}\n")
+    code, out, _ = run_cli(["check", str(REAL / "round5.log"), "-c", str(config), "-f", "json"])
+    fixes = {f["id"]: f for f in json.loads(out)["fixes"]}
+    assert fixes["more-epochs"]["status"] != "applied"
+    assert fixes["fix-gradient-flow"]["status"] == "applied" and f"({config})" in fixes["fix-gradient-flow"]["placement"]
+
+
+@pytest.mark.parametrize("title", ["ROUND 1234 FIXES", "ROUND 1e3", "ROUND 5.5", "ROUND 0"])
+def test_a_round_number_that_is_not_one_names_no_round(title):
+    text = (REAL / "round6.log").read_text().replace("(SOTA - ROUND 6)", f"(SOTA - {title})")
+    text = text.replace(" (Round 6)", "")
+    report = check(text)
+    assert report.profile == "round5" and "names no round" in report.profile_reason
+
+
+def test_a_log_naming_no_round_counts_every_history_row_as_earlier(tmp_path):
+    text = (REAL / "round5.log").read_text().replace("(SOTA + ROUND 5 FIXES)", "(SOTA)").replace(" (Round 5)", "")
+    log = tmp_path / "train.log"
+    log.write_text(text)
+    rounds = write_rounds(tmp_path / "rounds.yaml", [{"round": 7, "best_r2": 0.25}, {"round": 8, "best_r2": 0.26}])
+    code, out, _ = run_cli(["check", str(log), "--history", str(rounds), "-f", "json"])
+    report = json.loads(out)
+    assert [r["round"] for r in report["history"]] == [7, 8] and report["escalation"]["basis"] == "history"
+
+
+def test_an_r2_printed_with_a_percent_sign_is_not_read_as_a_fraction(tmp_path):
+    import re
+
+    text = re.sub(r"val_r2: ([+-][0-9.]+)", r"val_r2: \1%", (EXAMPLES / "healthy-sota.log").read_text())
+    log = tmp_path / "pct.log"
+    log.write_text(text)
+    code, out, _ = run_cli(["check", str(log), "-f", "json"])
+    report = json.loads(out)
+    assert report["status"] != "pass" and report["counts"]["missing"] > 0
+    assert any("printed with '%'" in w["message"] for w in report["parse_warnings"])
+
+
+def test_an_absurd_r2_is_impossible_and_diverged_without_numpy_noise(tmp_path, capfd):
+    log = tmp_path / "huge.log"
+    log.write_text((REAL / "round5.log").read_text().replace("val_r2: +0.2562", "val_r2: -1e308"))
+    code, out, err = run_cli(["check", str(log), "-f", "json"])
+    report = json.loads(out)
+    impossible = [f for f in report["findings"] if f["rule"] == "log.impossible_values" and f["status"] == "fail"]
+    assert impossible and "is below -1000" in impossible[0]["message"]
+    assert any(fc["trend"] == "diverged" for fc in report["forecast"])
+    assert "RuntimeWarning" not in err + capfd.readouterr().err
+
+
+def test_diff_of_logs_without_data_is_no_data_and_exits_1():
+    code, out, _ = run_cli(["diff", "/dev/null", str(EXAMPLES / "healthy-sota.log")])
+    assert code == 1 and "NO-DATA  OLD holds no training data" in out
+
+
+def test_watch_holds_the_architecture_back_until_the_log_names_its_round():
+    """The trainer's round tag comes after the learning rate: the default profile is only a guess till then."""
+    from percediag.live.watcher import Watcher
+    from percediag.settings import SettingsRecipe
+
+    text = (EXAMPLES / "healthy-sota.log").read_text().replace("TRAINING CONFIGURATION (SOTA - ROUND 6)",
+                                                                 "TRAINING CONFIGURATION (SOTA)")
+    events: list[dict] = []
+    watcher = Watcher(SettingsRecipe(), events.append, "train.log")
+    lines = text.splitlines(keepends=True)
+    for start in range(0, len(lines), 20):
+        watcher.feed("".join(lines[start:start + 20]).encode())
+        watcher.evaluate()
+    watcher.evaluate(final=True)
+    alerts = [e for e in events if e.get("event") == "finding" and e.get("change") == "alert"]
+    assert not [e for e in alerts if e["rule"].startswith("architecture.")], alerts[:2]
+    assert watcher.report.profile == "round6"

@@ -40,7 +40,7 @@ class Diff(BaseModel):
     r2: list[Change] = Field(description="milestones, best R2 and its epoch, cross-validation mean, per fold")
     findings: list[StatusChange]
     comparison: list[Finding] = Field(default_factory=list, description="findings of the comparison rules")
-    verdict: str = Field(description="improved | regressed | mixed | unchanged")
+    verdict: str = Field(description="improved | regressed | mixed | unchanged | no-data")
     reason: str
 
 
@@ -111,7 +111,7 @@ def diff(old: RunSummary, new: RunSummary, comparison: list[Finding], tolerance:
 
 def _verdict(old: RunSummary, new: RunSummary, statuses: list[StatusChange], comparison: list[Finding],
              tolerance: float, decisive_gain: float | None = None) -> tuple[str, str]:
-    """improved | regressed | mixed | unchanged, and why.
+    """improved | regressed | mixed | unchanged | no-data, and why.
 
     The headline R2 (cross-validation mean when both logs print one, else
     the best R2) moves by more than `tolerance` or not; findings were fixed
@@ -120,6 +120,10 @@ def _verdict(old: RunSummary, new: RunSummary, statuses: list[StatusChange], com
     what regressed beside it only turned to warn (incidental); a headline
     fall that large is "regressed" whatever was fixed.
     """
+    # Two logs without training data are not "unchanged": nothing was compared.
+    empty = [name for name, summary in (("OLD", old), ("NEW", new)) if summary.statuses.get("log.no_data|") == "fail"]
+    if empty:
+        return "no-data", f"{' and '.join(empty)} hold{'s' if len(empty) == 1 else ''} no training data: nothing to compare"
     fixed = [s for s in statuses if s.kind == "fixed"]
     regressed = [s for s in statuses if s.kind == "regressed"]
     # One measure on both sides: the cross-validation mean only when both logs print one.

@@ -146,7 +146,7 @@ def _span(steps: list[_Step]) -> str:
 def escalation(settings: Settings, history: list[HistoryRound], best: BestR2 | None, on_track: bool = False,
                run_round: int | None = None) -> Escalation:
     """`on_track`: the forecasts say this run reaches the target if it keeps training; `run_round`:
-    the round the log names (else the profile's)."""
+    the run's round (pipeline.run_round), None when unknown."""
     rule = settings.ranking.escalation
     floor = _floor(settings)
     if best is None:
@@ -154,7 +154,6 @@ def escalation(settings: Settings, history: list[HistoryRound], best: BestR2 | N
     if on_track:
         return Escalation(escalate=False, basis="none",
                           reason="the forecast reaches the target if training goes on: more training comes before a comparison")
-    run_round = run_round if run_round is not None else settings.round
     rows = earlier_rows(history, run_round)
     basis = "history" if rows else "profile round" if run_round is not None else "none"
     steps = _steps(run_round, rows, best)

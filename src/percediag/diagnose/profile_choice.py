@@ -50,16 +50,16 @@ class ProfileChoice(BaseModel):
 
 def named_round(run: Run, source: str | None = None) -> NamedRound | None:
     """The round the log says it is, and where it says so (`source`: the log's path, for its file name)."""
-    if run.config is not None and run.config.round is not None:
+    if run.config is not None and run.config.round:  # Round 0 names no round
         return NamedRound(round=run.config.round, line=run.config.line,
                           where="training configuration title")
     tagged = [(int(m.group(1)), tag.line) for fold in run.folds if fold.activation is not None
-              for tag in fold.activation.tags if (m := _ROUND_TAG.search(tag.text))]
+              for tag in fold.activation.tags if (m := _ROUND_TAG.search(tag.text)) and int(m.group(1)) > 0]
     if tagged:
         number, line = max(tagged)
         return NamedRound(round=number, line=line, where="trainer tag")
     match = _ROUND_NAME.search(Path(source).name) if source else None
-    if match:
+    if match and int(match.group(1)) > 0:
         return NamedRound(round=int(match.group(1)), line=run.line, where="file name")
     return None
 

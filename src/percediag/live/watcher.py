@@ -29,9 +29,13 @@ FINAL_ONLY_RULES = {"run.complete", "log.no_data"}
 _BAD = {"warn", "fail"}
 
 
-def held_back(finding: Finding, run_over: bool) -> bool:
+def held_back(finding: Finding, run_over: bool, round_known: bool = True) -> bool:
+    """Findings that mean nothing yet: end-of-run ones, and, while the log has not named its
+    round (the profile is only the default), the architecture checks against that round."""
     if run_over:
         return False
+    if not round_known and finding.category == "architecture":
+        return True
     if finding.rule in FINAL_ONLY_RULES or finding.category == "baseline":
         return True
     return finding.rule == "progression.convergence" and finding.fold is None
@@ -98,7 +102,7 @@ class Watcher:
                 events.append({"event": "fold_end", "run": index + 1, "fold": fold.fold, "line": fold.end_line,
                                "epochs": len(fold.epochs), "best_r2": best, "time": now})
         for finding in report.findings:
-            if held_back(finding, run_over):
+            if held_back(finding, run_over, choice.explicit or choice.named_round is not None):
                 continue
             key = (index, finding.rule, finding.fold)
             before = self._statuses.get(key)

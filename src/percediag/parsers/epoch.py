@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MARKER = r"\[Fold \d{1,4}\] Epoch"
 
 _LINE = re.compile(r"\[Fold (\d{1,4})\] Epoch\s{1,40}(\d{1,7})\s*\|(.*)")
-_FIELD = re.compile(r"(train_loss|val_loss|val_r2|lr|time):\s*(" + NUM + r")s?")
+_FIELD = re.compile(r"(train_loss|val_loss|val_r2|lr|time):\s*(" + NUM + r")(s?)(\s?%)?")
 _FIELDS = {"train_loss": "train_loss", "val_loss": "val_loss", "val_r2": "val_r2", "lr": "lr", "time": "time_s"}
 
 
@@ -28,8 +28,16 @@ def handle(lineno: int, text: str, builder: Builder) -> None:
         builder.warn(lineno, "epoch line without an epoch number")
         return
     rest = match.group(3)
-    values = {_FIELDS[key]: to_float(value) for key, value in _FIELD.findall(rest)}
-    if "val_r2" not in values:
+    values = {}
+    refused = False
+    for key, value, _, percent in _FIELD.findall(rest):
+        if percent:
+            # A fraction printed with '%' is ambiguous (0.5% of what?): not read, and said.
+            builder.warn(lineno, f"{key} printed with '%' ({value}%): not read, these values are fractions")
+            refused = True
+            continue
+        values[_FIELDS[key]] = to_float(value)
+    if "val_r2" not in values and not refused:
         builder.warn(lineno, "epoch line without val_r2")
     record = Epoch(
         line=lineno,

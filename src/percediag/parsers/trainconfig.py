@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 MARKER = r"TRAINING CONFIGURATION"
 
 _TITLE = re.compile(r"TRAINING CONFIGURATION\s*(?:\((.{0,200})\))?")
-_ROUND = re.compile(r"ROUND\s+(\d{1,3})", re.IGNORECASE)
+# A round number stands alone: "ROUND 1234", "ROUND 1e3" or "ROUND 5.5" name no round.
+_ROUND = re.compile(r"ROUND\s+(\d{1,3})(?![\d.eE])", re.IGNORECASE)
 _RULE = re.compile(r"^\s*={10,}\s*$")
 # Indentation is optional: a paste may have lost it.
 _PAIR = re.compile(r"^\s*([A-Za-z_][\w.]{0,80}):\s+(\S.{0,500})$")

@@ -13,7 +13,7 @@ from percediag.compare.diff import Change, Diff
 from percediag.compare.history import COLUMNS, History
 from percediag.report.text import STATUS_STYLE, STATUS_WORD
 
-VERDICT_STYLE = {"improved": "green", "regressed": "bold red", "mixed": "yellow", "unchanged": "dim"}
+VERDICT_STYLE = {"improved": "green", "regressed": "bold red", "mixed": "yellow", "unchanged": "dim", "no-data": "bold red"}
 
 
 def _show(value) -> str:

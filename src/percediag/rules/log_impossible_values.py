@@ -4,7 +4,9 @@ What it checks: every R2 the run's records hold (each epoch line's
 `val_r2`, each fold summary's R2 and its top/bottom dimensions, the
 cross-validation aggregate's mean R2, per-fold rows, best/worst dimension
 and `Ours`, the test set's per-fold and ensemble R2, the per-dimension
-table's mean R2) must be at most `r2_max` (1.0). Every standard deviation
+table's mean R2) must be at most `r2_max` (1.0) and at least `r2_min`
+(-1000: an R2 that negative, -1e308, is an overflow or a logging bug, not a
+model, however bad). Every standard deviation
 (the activation check's target, prediction and logit std and their ratio,
 each fold summary's pred and target std, the aggregate's `+/-` spreads and
 `Std` rows, the per-dimension table's std R2) must be at least `std_min`
@@ -60,14 +62,17 @@ _SHOWN = 8
 
 class Options(RuleOptions):
     r2_max: float = Field(description="the largest possible R2")
+    r2_min: float = Field(description="the most negative R2 a real model, however bad, prints")
     percent_max: float = Field(description="an R2 above r2_max and at most this looks like a percentage")
     std_min: float = Field(description="the smallest possible standard deviation or norm")
     reasons: dict[str, str] = Field(default_factory=dict, description="why each bound has its value")
 
     @model_validator(mode="after")
     def _ordered(self) -> Options:
-        if any(math.isnan(v) for v in (self.r2_max, self.percent_max, self.std_min)):
+        if any(math.isnan(v) for v in (self.r2_max, self.r2_min, self.percent_max, self.std_min)):
             raise ValueError("bounds cannot be NaN")
+        if self.r2_min >= self.r2_max:
+            raise ValueError(f"r2_min ({self.r2_min:g}) is not below r2_max ({self.r2_max:g})")
         if self.percent_max < self.r2_max:
             raise ValueError(f"percent_max ({self.percent_max:g}) is below r2_max ({self.r2_max:g})")
         return self
@@ -152,6 +157,8 @@ def _problem(kind: str, field: str, value: float, line: int | None, options: Opt
         if value <= options.percent_max:
             text += f"; {value:g} looks like a percentage ({value / 100:.4g} meant?)"
         return text
+    if kind == "r2" and value < options.r2_min:
+        return f"{field} = {value:g}{at} is below {options.r2_min:g}"
     if kind == "std" and value < options.std_min:
         return f"{field} = {value:g}{at} is below {options.std_min:g}"
     return None
@@ -181,7 +188,7 @@ def _finding(problems: list[tuple[str, float, list[int]]], fold: int | None, opt
 
 
 def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
-    expected = f"R2 <= {options.r2_max:g}; std and norms >= {options.std_min:g}"
+    expected = f"{options.r2_min:g} <= R2 <= {options.r2_max:g}; std and norms >= {options.std_min:g}"
     groups: list[tuple[Fold | None, list[Value]]] = [(fold, list(_fold_values(fold))) for fold in run.folds]
     groups.append((None, list(_run_values(run))))
     findings, checked = [], {"r2": 0, "std": 0}
@@ -204,5 +211,5 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
                         message="no R2, standard deviation or gradient norm in the log to check")]
     return [Finding(rule=ID, category=CATEGORY, status="pass", expected=expected,
-                    message=f"every R2 at most {options.r2_max:g} ({checked['r2']} checked) and every std and norm "
+                    message=f"every R2 in {options.r2_min:g}..{options.r2_max:g} ({checked['r2']} checked) and every std and norm "
                             f"at least {options.std_min:g} ({checked['std']} checked)")]
