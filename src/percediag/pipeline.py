@@ -104,6 +104,18 @@ def run_round(settings: Settings, choice: ProfileChoice | None) -> int | None:
     return choice.named_round
 
 
+def config_files(settings: Settings) -> list[str]:
+    """The files besides the bundled profiles whose values the settings hold (configuration, rounds files)."""
+    files = []
+    for origin in settings.origins.values():
+        if origin.startswith(("profile ", "--set ", "--tried")):
+            continue
+        name = origin.removeprefix("--history ")
+        if name == origin or name.lower().endswith(ROUNDS_SUFFIXES):
+            files.append(name)
+    return list(dict.fromkeys(files))
+
+
 def _applied_origin(settings: Settings, fix: str) -> str:
     declared = settings.origins.get(f"applied.{fix}.round", "")
     return f"profile {settings.profile}" if not declared or declared.startswith("profile ") else declared
@@ -170,6 +182,7 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None,
         profile=settings.profile,
         profile_reason=choice.reason if choice is not None else f"profile {settings.profile}",
         profile_notes=list(choice.contradictions) if choice is not None else [],
+        config_files=config_files(settings),
         run=index,
         runs=[RunRef(index=r.index, line=r.line, end_line=r.end_line, title=r.config.title if r.config else None) for r in log.runs],
         status=worst([f.status for f in findings]),

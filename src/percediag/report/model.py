@@ -29,6 +29,7 @@ class Report(BaseModel):
     source: str
     profile: str
     profile_reason: str = Field(default="", description="which profile judged the log and why (option, configuration, or the round the log names)")
+    config_files: list[str] = Field(default_factory=list, description="the user's configuration files (and rounds files) that shaped this report, besides the bundled profile")
     profile_notes: list[str] = Field(default_factory=list, description="where the log's architecture contradicts the round it names (a stale label?)")
     run: int = Field(description="index of the reported run among `runs`")
     runs: list[RunRef]
