@@ -134,3 +134,29 @@ def test_machine_formats_write_only_the_format_to_stdout(fmt):
         json.loads(out)
     if fmt == "junit":
         ET.fromstring(out)
+
+
+def test_every_format_names_the_configuration_files(tmp_path):
+    """Issue 14 point 2: the configuration that shaped a report is named in every format; none, no line."""
+    config = tmp_path / "team config.yaml"
+    config.write_text("profile: round5\n")
+    named = str(config)
+    code, out, _ = run_cli(["check", LOG, "-c", named])
+    head = out.splitlines()[:5]
+    reason = next(i for i, line in enumerate(head) if line.startswith("profile "))
+    assert head[reason + 1] == f"configuration: {named}"
+    report = json.loads(run_cli(["check", LOG, "-c", named, "-f", "json"])[1])
+    assert report["config_files"] == [named]
+    sarif = json.loads(run_cli(["check", LOG, "-c", named, "-f", "sarif"])[1])
+    assert sarif["runs"][0]["properties"]["configFiles"] == [named]
+    root = ET.fromstring(run_cli(["check", LOG, "-c", named, "-f", "junit"])[1])
+    for suite in root.iter("testsuite"):
+        values = {p.get("name"): p.get("value") for p in suite.find("properties")}
+        assert values == {"percediag.profile": "round5", "percediag.config_file": named}
+    markdown = run_cli(["check", LOG, "-c", named, "-f", "markdown"])[1]
+    assert f"Configuration: `{named}`." in markdown.split("| # |")[0]
+    github = run_cli(["check", LOG, "-c", named, "-f", "github"])[1].splitlines()
+    assert github[1].startswith("::notice title=percediag configuration::configuration: ") and named in github[1]
+    # Only the bundled profile (no configuration discovered here): the text report says nothing more.
+    if not json.loads(run_cli(["check", LOG, "-f", "json"])[1])["config_files"]:
+        assert "configuration:" not in run_cli(["check", LOG])[1]

@@ -1,4 +1,9 @@
-"""Where watch events go: plain lines, JSON lines, or a rich live view on a terminal."""
+"""Where watch events go: plain lines, JSON lines, or a rich live view on a terminal.
+
+Events quote the log (messages, rule ids, the source): every line and every
+JSON string is cleaned of controls (`report.sanitize`), and a JSON line holds
+no NaN or Infinity (non-finite numbers are null), like `check -f json`.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,23 @@ from rich.table import Table
 from rich.text import Text
 
 from percediag.report.model import Report
+from percediag.report.sanitize import clean, clean_data, clean_model
 from percediag.report.text import STATUS_STYLE, STATUS_WORD, milestone_epochs
 from percediag.trajectory import mark_milestones
 
 
 def describe(event: dict) -> str | None:
-    """One plain line for an event, or None for events only JSON consumers want."""
+    """One plain line for an event (cleaned), or None for events only JSON consumers want."""
+    line = _describe(event)
+    return None if line is None else clean(line)
+
+
+def jsonl(event: dict) -> str:
+    """One event as one JSON line: strings cleaned, non-finite numbers null."""
+    return json.dumps(clean_data(event), allow_nan=False)
+
+
+def _describe(event: dict) -> str | None:
     kind = event["event"]
     if kind == "fold_start":
         return f"fold {event['fold']} started (line {event['line']})"
@@ -57,7 +73,7 @@ class JsonSink:
         self.stream = stream
 
     def __call__(self, event: dict) -> None:
-        self.stream.write(json.dumps(event) + "\n")
+        self.stream.write(jsonl(event) + "\n")
         self.stream.flush()
 
     def close(self) -> None:
@@ -90,6 +106,7 @@ class LiveSink:
 
 
 def view(report: Report) -> Group:
+    report = clean_model(report)
     run = report.records
     fold = run.folds[-1] if run.folds else None
     epoch = fold.epochs[-1].epoch if fold and fold.epochs else None

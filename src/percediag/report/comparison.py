@@ -1,6 +1,9 @@
 """Renderers for `percediag diff` and `percediag history`: text (rich) and Markdown.
 
-JSON is the models' own dump (Diff, History).
+JSON is the models' own dump (Diff, History), of a cleaned copy. Every
+string passes `sanitize` first: controls removed; in text, quoted values go
+to rich as `Text` (never read as markup); in Markdown, HTML, Markdown syntax
+and `@mentions` are neutralised.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from rich.text import Text
 
 from percediag.compare.diff import Change, Diff
 from percediag.compare.history import COLUMNS, History
+from percediag.report.sanitize import clean_model, markdown_code, markdown_text
 from percediag.report.text import STATUS_STYLE, STATUS_WORD
 
 VERDICT_STYLE = {"improved": "green", "regressed": "bold red", "mixed": "yellow", "unchanged": "dim", "no-data": "bold red"}
@@ -41,11 +45,12 @@ def _table(title: str, changes: list[Change], include_folds: bool = True) -> Tab
     for change in changes:
         if change.fold is not None and not include_folds:
             continue
-        table.add_row(change.name, change.fold or "run", _show(change.old), _show(change.new), _delta(change))
+        table.add_row(*(Text(cell) for cell in (change.name, change.fold or "run", _show(change.old), _show(change.new), _delta(change))))
     return table
 
 
 def diff_renderables(d: Diff) -> list:
+    d = clean_model(d)
     header = Text.assemble(("percediag diff  ", "bold"), f"{d.old.source} -> {d.new.source}")
     verdict = Text.assemble((d.verdict.upper(), VERDICT_STYLE[d.verdict]), f"  {d.reason}")
     parts: list = [header, verdict, Text(""), _table("Architecture", d.architecture)]
@@ -73,11 +78,13 @@ def diff_renderables(d: Diff) -> list:
 
 
 def diff_markdown(d: Diff) -> str:
-    out = [f"### percediag diff: **{d.verdict.upper()}**", "", f"`{d.old.source}` -> `{d.new.source}`: {d.reason}", ""]
+    d = clean_model(d)
+    md, code = markdown_text, markdown_code
+    out = [f"### percediag diff: **{d.verdict.upper()}**", "", f"{code(d.old.source)} -> {code(d.new.source)}: {md(d.reason)}", ""]
 
     def table(title: str, changes: list[Change]) -> None:
         out.extend([f"#### {title}", "", "| what | fold | old | new | delta |", "|---|---|---|---|---|"])
-        out.extend(f"| {c.name} | {c.fold or 'run'} | {_show(c.old)} | {_show(c.new)} | {_delta(c)} |" for c in changes)
+        out.extend(f"| {md(c.name)} | {md(c.fold or 'run')} | {md(_show(c.old))} | {md(_show(c.new))} | {md(_delta(c))} |" for c in changes)
         out.append("")
 
     table("Architecture", d.architecture)
@@ -87,27 +94,29 @@ def diff_markdown(d: Diff) -> str:
     table("R2", d.r2)
     if d.comparison:
         out += ["#### Comparison rules", ""]
-        out += [f"- {STATUS_WORD[f.status]} `{f.rule}`{'' if f.fold is None else f' fold {f.fold}'}: {f.message}" for f in d.comparison]
+        out += [f"- {STATUS_WORD[f.status]} {code(f.rule)}{'' if f.fold is None else f' fold {f.fold}'}: {md(f.message)}" for f in d.comparison]
         out.append("")
     out += ["#### Findings that changed status", ""]
-    out += [f"- {s.kind}: `{s.rule}`{'' if s.fold is None else f' fold {s.fold}'} {s.old or '-'} -> {s.new or '-'}" for s in d.findings] or ["- none"]
+    out += [f"- {s.kind}: {code(s.rule)}{'' if s.fold is None else f' fold {s.fold}'} {s.old or '-'} -> {s.new or '-'}" for s in d.findings] or ["- none"]
     return "\n".join(out) + "\n"
 
 
 def history_table(h: History) -> Table:
+    h = clean_model(h)
     table = Table(title="Experiment history", title_justify="left", box=None, pad_edge=False, header_style="bold")
     for column in COLUMNS:
         table.add_column(column, overflow="fold", no_wrap=column in ("params", "lr", "CV mean", "status"))
     for row in h.rows():
         status = row["status"].lower()
-        cells = [row[c] for c in COLUMNS[:-1]] + [Text(row["status"], style=STATUS_STYLE.get(status, ""))]
+        cells = [Text(row[c]) for c in COLUMNS[:-1]] + [Text(row["status"], style=STATUS_STYLE.get(status, ""))]
         table.add_row(*cells)
     return table
 
 
 def history_markdown(h: History) -> str:
+    h = clean_model(h)
     out = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    out += ["| " + " | ".join(row[c] for c in COLUMNS) + " |" for row in h.rows()]
+    out += ["| " + " | ".join(markdown_text(row[c]) for c in COLUMNS) + " |" for row in h.rows()]
     return "\n".join(out) + "\n"
 
 

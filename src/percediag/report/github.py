@@ -1,21 +1,18 @@
 """GitHub Actions: workflow-command annotations inside a group per report.
 
 `::error` for each failing finding, `::warning` for each warning, pointing
-at the log line of the evidence. Data is escaped (% CR LF), property values
-too (and : ,), as the runner's command syntax requires.
+at the log line of the evidence. Every string is cleaned of controls first
+(`sanitize.clean`); then data is escaped (% CR LF), property values too
+(and : ,), as the runner's command syntax requires. The configuration files
+that shaped the report are named in a `::notice` after the group opens.
 """
 
 from __future__ import annotations
 
 from percediag.report.model import Report
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+from percediag.report.sanitize import clean_model
+from percediag.report.sanitize import workflow_data as escape_data
+from percediag.report.sanitize import workflow_property as escape_property
 
 
 def annotation(kind: str, message: str, *, file: str | None, line: int | None, title: str) -> str:
@@ -32,6 +29,9 @@ def _one(report: Report) -> list[str]:
     counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
     file = None if report.source.startswith("<") else report.source
     out = [f"::group::percediag {report.status.upper()} {escape_data(report.source)} ({counts})"]
+    if report.config_files:
+        out.append(annotation("notice", "configuration: " + ", ".join(report.config_files), file=None, line=None,
+                              title="percediag configuration"))
     for finding in report.findings:
         if finding.status not in ("fail", "warn"):
             continue
@@ -49,4 +49,4 @@ def _one(report: Report) -> list[str]:
 
 
 def render(reports: list[Report]) -> str:
-    return "\n".join(line for report in reports for line in _one(report)) + "\n"
+    return "\n".join(line for report in map(clean_model, reports) for line in _one(report)) + "\n"

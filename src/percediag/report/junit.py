@@ -1,7 +1,13 @@
 """JUnit XML: a testsuite per category, a testcase per rule and fold.
 
 `fail` findings are failures; `missing` ones are skipped (with the reason);
-`warn` findings pass, with the warning in system-out.
+`warn` findings pass, with the warning in system-out. Each suite's
+`<properties>` name the profile and the configuration files that shaped the
+report (`percediag.profile`, one `percediag.config_file` each).
+
+Every string is cleaned first (`sanitize.clean_model`): no control
+character and nothing else XML 1.0 forbids reaches the document, so it
+always parses; ElementTree escapes the rest (`<`, `&`, quotes).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from collections import defaultdict
 
 from percediag.findings import CATEGORY_ORDER
 from percediag.report.model import Report
+from percediag.report.sanitize import clean_model
 
 
 def _case_name(rule: str, fold: int | None) -> str:
@@ -20,7 +27,7 @@ def _case_name(rule: str, fold: int | None) -> str:
 def render(reports: list[Report]) -> str:
     root = ET.Element("testsuites", name="percediag")
     totals = defaultdict(int)
-    for report in reports:
+    for report in map(clean_model, reports):
         by_category = defaultdict(list)
         for finding in report.findings:
             by_category[finding.category].append(finding)
@@ -30,6 +37,10 @@ def render(reports: list[Report]) -> str:
             skipped = sum(f.status == "missing" for f in findings)
             suite = ET.SubElement(root, "testsuite", name=f"{report.source}: {category}", tests=str(len(findings)),
                                   failures=str(failures), errors="0", skipped=str(skipped))
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="percediag.profile", value=report.profile)
+            for path in report.config_files:
+                ET.SubElement(properties, "property", name="percediag.config_file", value=path)
             totals["tests"] += len(findings)
             totals["failures"] += failures
             totals["skipped"] += skipped

@@ -4,6 +4,10 @@ Round assessment; architecture verification; activation health; gradient
 balance; R2 progression (per fold: milestones, best, trend, forecast and a
 sparkline); baselines; run; per-dimension view; next fixes, ranked. Status
 words (PASS, WARN, FAIL, MISS) carry the meaning; colour only repeats it.
+
+Every string of the report passes `sanitize.clean_model` first, and text
+quoted from the log goes into rich as `Text`, never as a string rich would
+read as markup (`[link=...]`, `[/x]`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from rich.text import Text
 
 from percediag.findings import CATEGORY_ORDER, STATUS_ORDER, Finding
 from percediag.report.model import Report
+from percediag.report.sanitize import clean_model
 from percediag.trajectory import mark_milestones
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "missing": "magenta"}
@@ -81,6 +86,8 @@ def _header(report: Report) -> Group:
     parts = [title, Text(span, style="dim")]
     if report.profile_reason:
         parts.append(Text(report.profile_reason, style="dim"))
+    if report.config_files:
+        parts.append(Text("configuration: " + ", ".join(report.config_files), style="dim"))
     for note in report.profile_notes:
         parts.append(Text(f"note: {note}", style="yellow"))
     return Group(*parts, verdict)
@@ -94,7 +101,7 @@ def _assessment(report: Report) -> Table:
     table.add_column("answer", overflow="fold")
     for number, answer in enumerate(report.assessment, 1):
         refs = f" [{_lines(answer.lines, 3, report.locations)}]" if answer.lines else ""
-        table.add_row(f"{number}.", status_text(answer.status), answer.question, answer.answer + refs)
+        table.add_row(f"{number}.", status_text(answer.status), Text(answer.question), Text(answer.answer + refs))
     return table
 
 
@@ -116,7 +123,7 @@ def _category(report: Report, category: str) -> Group | None:
     table.add_column("expected", overflow="fold", min_width=14)
     for rule, cells in by_rule.items():
         # The section title names the category; the row needs only the rest of the id.
-        row: list[Text | str] = [rule.split(".", 1)[1] if "." in rule else rule]
+        row: list[Text | str] = [Text(rule.split(".", 1)[1] if "." in rule else rule)]
         for fold in folds:
             finding = cells.get(fold)
             if finding is None:
@@ -125,7 +132,7 @@ def _category(report: Report, category: str) -> Group | None:
             value = _value(finding)
             row.append(status_text(finding.status, f" {value}" if value else ""))
         expected = next((f.expected for f in cells.values() if f.expected), "")
-        row.append(expected or "")
+        row.append(Text(expected or ""))
         table.add_row(*row)
     details = []
     for rule, cells in by_rule.items():
@@ -245,6 +252,7 @@ def _notes(report: Report) -> Group | None:
 
 
 def renderables(report: Report, quiet: bool = False) -> list:
+    report = clean_model(report)
     if quiet:
         return [_summary_line(report)]
     parts: list = [_header(report), Text(""), _assessment(report)]
