@@ -13,11 +13,12 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "check", "parse"]
 
 
-def check(path_or_text, profile=None, *, run="last", tried=None):  # noqa: ANN001, ANN201 - see pipeline.check
-    """Check a log and return its Report (renders itself in a notebook cell)."""
+def check(path_or_text, profile=None, *, run="last", tried=None, config=None, isolated=False):  # noqa: ANN001, ANN201 - see pipeline.check
+    """Check a log and return its Report (renders itself in a notebook cell). Configuration is found
+    as the CLI finds it (`config`, else .percediag.yaml / pyproject.toml discovery unless `isolated`)."""
     from percediag.pipeline import check as _check
 
-    return _check(path_or_text, profile, run=run, tried=tried)
+    return _check(path_or_text, profile, run=run, tried=tried, config=config, isolated=isolated)
 
 
 def parse(path_or_text):  # noqa: ANN001, ANN201 - see pipeline.parse

@@ -1,51 +1,100 @@
 """Where the user's configuration comes from.
 
-Precedence, first found wins: `--config FILE`; `.percediag.yaml` or
-`.percediag.yml` in the working directory or the nearest parent; the
-`[tool.percediag]` table of the nearest `pyproject.toml`; none (the bundled
-profile alone). Command-line `--profile`, `--set` and `--tried` apply on top.
+Precedence, first found wins: `--config FILE`; else discovery (unless
+`--isolated`); else none (the bundled profile alone). Command-line
+`--profile`, `--set` and `--tried` apply on top.
+
+Discovery looks in the working directory, then in each parent, and in each
+folder, in this order, at `.percediag.yaml`, `.percediag.yml`, then
+`pyproject.toml`. It stops at the first folder holding any of the three (a
+`pyproject.toml` without a `[tool.percediag]` table still ends the search:
+that folder is the project, and its configuration is "none"), or at the
+folder holding `.git` (the project's root): no file above a project is ever
+read. Every file is size-checked before it is read.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from percediag.errors import ConfigError
-from percediag.settings import Settings, SettingsRecipe, parse_override, read_yaml
+from percediag.settings import Settings, SettingsRecipe, parse_override, read_config_bytes, read_yaml
+from percediag.settings import _check_depth as check_depth
 
 CONFIG_NAMES = (".percediag.yaml", ".percediag.yml")
+PYPROJECT = "pyproject.toml"
 
 
-def find_user_config(start: Path | None = None) -> tuple[str, dict[str, Any]] | None:
-    """The nearest project configuration, as (origin, mapping), or None."""
-    here = (start or Path.cwd()).resolve()
+@dataclass
+class Discovery:
+    """What discovery found: the file (None: no configuration), its origin and mapping, and the folders searched."""
+
+    path: Path | None = None
+    origin: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    searched: list[Path] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return self.path is not None
+
+
+def discover(start: Path | None = None) -> Discovery:
+    """Search from `start` (the working directory) up to the project's end; see the module docstring."""
+    try:
+        here = (start or Path.cwd()).resolve()
+        return _search(here)
+    except OSError as exc:
+        where = f" in {exc.filename}" if getattr(exc, "filename", None) else " from the working directory"
+        raise ConfigError(f"cannot search for configuration{where}: {exc.strerror or exc} "
+                          "(give --config FILE, or --isolated)") from exc
+
+
+def _search(here: Path) -> Discovery:
+    result = Discovery()
     for directory in (here, *here.parents):
+        result.searched.append(directory)
         for name in CONFIG_NAMES:
             candidate = directory / name
             if candidate.is_file():
-                return str(candidate), read_yaml(candidate)
-        pyproject = directory / "pyproject.toml"
+                result.path, result.origin, result.data = candidate, str(candidate), read_yaml(candidate)
+                return result
+        pyproject = directory / PYPROJECT
         if pyproject.is_file():
             table = _pyproject_table(pyproject)
             if table is not None:
-                return f"{pyproject} [tool.percediag]", table
-    return None
+                result.path, result.origin, result.data = pyproject, f"{pyproject} [tool.percediag]", table
+            return result
+        if (directory / ".git").exists():
+            return result
+    return result
+
+
+def find_user_config(start: Path | None = None) -> tuple[str, dict[str, Any]] | None:
+    """The project's configuration, as (origin, mapping), or None (see `discover`)."""
+    found = discover(start)
+    return (found.origin, found.data) if found.found else None
 
 
 def _pyproject_table(path: Path) -> dict[str, Any] | None:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+        data = tomllib.loads(read_config_bytes(path).decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    table = data.get("tool", {}).get("percediag")
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: TOML nested too deeply") from exc
+    tool = data.get("tool")
+    table = tool.get("percediag") if isinstance(tool, dict) else None
     if table is None:
         return None
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.percediag] must be a table")
+    check_depth(table, f"{path} [tool.percediag]", 0)
     return table
 
 
@@ -55,16 +104,22 @@ def load_recipe(
     sets: list[str] | None = None,
     tried: list[str] | None = None,
     start: Path | None = None,
+    isolated: bool = False,
 ) -> SettingsRecipe:
-    """What the settings are made of; the profile may still be chosen per log."""
+    """What the settings are made of; the profile may still be chosen per log.
+    `isolated` skips discovery: only an explicit `config` is read."""
+    path: Path | None = None
+    user = None
     if config is not None:
         if not config.is_file():
             raise ConfigError(f"{config}: no such configuration file")
-        user = (str(config), read_yaml(config))
-    else:
-        user = find_user_config(start)
+        path, user = config, (str(config), read_yaml(config))
+    elif not isolated:
+        found = discover(start)
+        if found.found:
+            path, user = found.path, (found.origin, found.data)
     overrides = [parse_override(item) for item in sets or []]
-    recipe = SettingsRecipe(profile=profile, user_config=user, overrides=overrides, tried=tried)
+    recipe = SettingsRecipe(profile=profile, user_config=user, overrides=overrides, tried=tried, config_file=path)
     recipe.build()  # validate now: a bad configuration is an error before any log is read
     return recipe
 
@@ -75,6 +130,7 @@ def load_settings(
     sets: list[str] | None = None,
     tried: list[str] | None = None,
     start: Path | None = None,
+    isolated: bool = False,
 ) -> Settings:
     """The settings of commands that judge no particular log (rules, config): the profile given, or the default."""
-    return load_recipe(config, profile, sets, tried, start).build()
+    return load_recipe(config, profile, sets, tried, start, isolated).build()

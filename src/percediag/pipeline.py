@@ -105,8 +105,9 @@ def run_round(settings: Settings, choice: ProfileChoice | None) -> int | None:
 
 
 def config_files(settings: Settings) -> list[str]:
-    """The files besides the bundled profiles whose values the settings hold (configuration, rounds files)."""
-    files = []
+    """The files besides the bundled profiles that shaped the settings: the configuration file in use
+    (named even when it only chose the profile, or set nothing), then rounds files."""
+    files = [settings.config_origin] if settings.config_origin else []
     for origin in settings.origins.values():
         if origin.startswith(("profile ", "--set ", "--tried")):
             continue
@@ -215,11 +216,16 @@ def open_source(path_or_text: str | Path) -> LogSource:
     raise InputError(f"{path_or_text}: no such file (pass the log's text, with its newlines, to check text)")
 
 
-def check(path_or_text: str | Path, profile: str | None = None, *, run: str = "last", tried: list[str] | None = None) -> Report:
+def check(path_or_text: str | Path, profile: str | None = None, *, run: str = "last", tried: list[str] | None = None,
+          config: str | Path | None = None, isolated: bool = False) -> Report:
     """Check a log (a path, or the log's text) and return the Report of one run.
 
-    Without `profile`, the log is judged with the profile of the round it names."""
-    recipe = SettingsRecipe(profile=profile, tried=tried)
+    Configuration as the CLI finds it: `config` (a file), else discovery from the working
+    directory (`.percediag.yaml`, `pyproject.toml [tool.percediag]`) unless `isolated`.
+    Without `profile` (here or in the configuration), the log is judged with the profile of the round it names."""
+    from percediag.discovery import load_recipe
+
+    recipe = load_recipe(Path(config) if config is not None else None, profile, tried=tried, isolated=isolated)
     source = open_source(path_or_text)
     log = parse_source(source)
     indices = select_runs(log, run)
