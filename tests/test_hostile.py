@@ -217,7 +217,7 @@ def _patterns():
     import percediag.parsers as parsers
 
     modules = [importlib.import_module(f"percediag.parsers.{m.name}") for m in pkgutil.iter_modules(parsers.__path__)]
-    modules += [parsers, *(importlib.import_module(f"percediag.{name}") for name in ("sources", "prescan", "live.lines"))]
+    modules += [parsers, *(importlib.import_module(f"percediag.{name}") for name in ("sources", "prescan", "live.lines", "notebook"))]
     for module in modules:
         for name, value in vars(module).items():
             if isinstance(value, re.Pattern):

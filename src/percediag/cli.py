@@ -7,6 +7,7 @@ configuration, printed as one line on stderr.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from enum import Enum
@@ -57,7 +58,8 @@ class Color(str, Enum):
 
 
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="Bundled profile to start from (see `percediag profiles`).")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Configuration file (default: .percediag.yaml upward, then pyproject.toml).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Configuration file. Default: discovery from the working directory upward, in each folder .percediag.yaml, .percediag.yml, then pyproject.toml [tool.percediag]; it stops at the first folder holding one of them or .git, and never reads above it.")]
+IsolatedOpt = Annotated[bool, typer.Option("--isolated", help="Ignore all discovered configuration (.percediag.yaml, pyproject.toml): only --config FILE, if given, and the command line apply.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override one value, e.g. activation.logit_std.min=0.4 (repeatable).")]
 TriedOpt = Annotated[Optional[list[str]], typer.Option("--tried", help="A fix already tried, as ID or ID=OUTCOME (helped, no-effect, worse): demoted, not dropped (repeatable).")]
 HistoryOpt = Annotated[Optional[list[str]], typer.Option("--history", help="An earlier round: its log, or a rounds file (.yaml) as `history --write-rounds` writes (repeatable).")]
@@ -113,23 +115,53 @@ def check(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
     color: Annotated[Color, typer.Option("--color", help="Colour: auto (terminal, no NO_COLOR), always, never.")] = Color.auto,
     baseline: Annotated[Optional[str], typer.Option("--baseline", "-b", help="An earlier log to compare with (adds architecture.param_delta and progression.regression).")] = None,
+    isolated: IsolatedOpt = False,
 ) -> None:
     """Judge a training log against the active profile and rank the next fixes."""
     from percediag.discovery import load_recipe
+    from percediag.outputs import Inputs, distinct
     from percediag.pipeline import check_log, history_inputs, parse_source, select_runs, settings_for
 
-    recipe = load_recipe(config, profile, set_, tried)
-    recipe.history = history_inputs(history or [], recipe.build().ranking.escalation.margin)
+    recipe = load_recipe(config, profile, set_, tried, isolated=isolated)
     plan = output_plan(formats or [], outputs or [])
+    files = [destination for _, destination in plan if destination != "-"]
+    if files:
+        inputs = Inputs()
+        for path in paths or ["-"]:
+            if path == "-":
+                inputs.add_stdin()
+            inputs.add(path, "the input log")
+        inputs.add(baseline, "the --baseline log")
+        for path in history or []:
+            inputs.add(path, "the --history file")
+        inputs.add(recipe.config_file, "the configuration file in use")
+        for destination in files:
+            inputs.refuse(destination, "--output")
+        distinct(files, "--output")
+    recipe.history = history_inputs(history or [], recipe.build().ranking.escalation.margin)
     baseline_run = _baseline(baseline)
+    # The text report on stdout is printed as each report is made, so many logs never sit in
+    # memory together; the other formats are documents of all the reports and hold them.
+    streamed = ("text", "-") in plan
+    held = [(name, destination) for name, destination in plan if (name, destination) != ("text", "-")]
+    console = _console(color) if streamed else None
     reports = []
+    made = 0
+    failed = False
     for source in _sources(paths or []):
         log = parse_source(source)
         label = source.label if source.has_labels else None
         for index in select_runs(log, run):
             settings, choice = settings_for(recipe, log, index)
-            reports.append(check_log(log, settings, index, label, baseline_run, choice))
-    for name, destination in plan:
+            report = check_log(log, settings, index, label, baseline_run, choice)
+            failed = failed or report.failed(fail_on.value)
+            if streamed:
+                _print_text(console, report, made, quiet)
+            made += 1
+            if held:
+                reports.append(report)
+        del log
+    for name, destination in held:
         try:
             _emit(name, destination, reports, color, quiet)
         except BrokenPipeError:
@@ -137,8 +169,20 @@ def check(
                 raise
             # The verdict does not depend on who reads it: the exit code below still gates CI.
             _silence_stdout()
-    failed = any(report.failed(fail_on.value) for report in reports)
     raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+def _print_text(console, report, number: int, quiet: bool) -> None:
+    """One text report on stdout (a rule between reports); a reader gone is not an error."""
+    from percediag.report.text import print_report
+
+    try:
+        if number and not quiet:
+            console.rule()
+        print_report(report, console, quiet=quiet)
+    except BrokenPipeError:
+        # The verdict does not depend on who reads it: the exit code still gates CI.
+        _silence_stdout()
 
 
 def _baseline(path: str | None):
@@ -165,6 +209,7 @@ def diff(
     set_: SetOpt = None,
     output_format: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = CompareFormat.text,
     color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
+    isolated: IsolatedOpt = False,
 ) -> None:
     """Compare two runs: architecture, configuration, metrics, R2, findings that changed; exit 1 if NEW regressed."""
     from percediag.compare.diff import diff as make_diff
@@ -173,7 +218,7 @@ def diff(
     from percediag.pipeline import check_log, compare_runs, parse_source, settings_for
     from percediag.sources import LogSource
 
-    recipe = load_recipe(config, profile, set_)
+    recipe = load_recipe(config, profile, set_, isolated=isolated)
     old_log, new_log = (parse_source(LogSource.from_path(p)) for p in (old, new))
     old_settings, old_choice = settings_for(recipe, old_log)
     settings, new_choice = settings_for(recipe, new_log)
@@ -185,7 +230,9 @@ def diff(
     result = make_diff(summarise(old_report, milestones), summarise(new_report, milestones), comparison,
                        regression.tolerance, regression.decisive_gain)
     if output_format is CompareFormat.json:
-        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        from percediag.report.sanitize import model_json
+
+        sys.stdout.write(model_json(result))
     elif output_format is CompareFormat.markdown:
         from percediag.report.comparison import diff_markdown
 
@@ -212,7 +259,8 @@ def history(
     sort: Annotated[SortOrder, typer.Option("--sort", help="Row order: as given, or by modification time.")] = SortOrder.given,
     output_format: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = CompareFormat.text,
     color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
-    write_rounds: Annotated[Optional[Path], typer.Option("--write-rounds", help="Also write the logs as a rounds file (round, best R2, fixes applied, outcome) for `check --history`.")] = None,
+    write_rounds: Annotated[Optional[Path], typer.Option("--write-rounds", help="Also write the logs as a rounds file (round, best R2, fixes applied, outcome) for `check --history`; never over an input log or the configuration in use.")] = None,
+    isolated: IsolatedOpt = False,
 ) -> None:
     """The experiment log table: one row per run with its architecture, activations, R2 milestones and status."""
     import glob
@@ -223,7 +271,7 @@ def history(
     from percediag.pipeline import check_log, parse_source, rounds_file, settings_for
     from percediag.sources import LogSource
 
-    recipe = load_recipe(config, profile, set_)
+    recipe = load_recipe(config, profile, set_, isolated=isolated)
     settings = recipe.build()
     paths: list[str] = []
     for item in logs:
@@ -239,6 +287,16 @@ def history(
         if missing:
             raise UsageError(f"{missing[0]}: no such file")
         paths.sort(key=lambda p: Path(p).stat().st_mtime)
+    if write_rounds is not None:
+        from percediag.outputs import Inputs
+
+        if str(write_rounds) == "-":
+            raise UsageError("--write-rounds -: give a file name (standard output carries the history table)")
+        inputs = Inputs()
+        for path in paths:
+            inputs.add(path, "the input log")
+        inputs.add(recipe.config_file, "the configuration file in use")
+        inputs.refuse(str(write_rounds), "--write-rounds")
     milestones = sorted({5, 10, 20, *settings.progression.milestones})
     logs = [parse_source(LogSource.from_path(p)) for p in paths]
     summaries = []
@@ -247,13 +305,13 @@ def history(
         summaries.append(summarise(check_log(log, log_settings, choice=choice), milestones))
     table = History(runs=summaries)
     if write_rounds is not None:
-        text = rounds_file(list(zip(logs, paths)), settings.ranking.escalation.margin)
-        try:
-            write_rounds.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--write-rounds {write_rounds}: cannot write: {exc.strerror or exc}") from exc
+        from percediag.outputs import write_atomic
+
+        write_atomic(write_rounds, rounds_file(list(zip(logs, paths)), settings.ranking.escalation.margin), "--write-rounds")
     if output_format is CompareFormat.json:
-        sys.stdout.write(table.model_dump_json(indent=2) + "\n")
+        from percediag.report.sanitize import model_json
+
+        sys.stdout.write(model_json(table))
     elif output_format is CompareFormat.markdown:
         from percediag.report.comparison import history_markdown
 
@@ -282,14 +340,16 @@ def watch(
     set_: SetOpt = None,
     tried: TriedOpt = None,
     exit_on: Annotated[Optional[ExitOn], typer.Option("--exit-on", help="End with exit 1 at the first finding at this level (and stop the command).")] = None,
-    exec_: Annotated[Optional[str], typer.Option("--exec", help="Run this command on each alert, the finding as JSON on its stdin.")] = None,
+    exec_: Annotated[Optional[str], typer.Option("--exec", help="Run this command on each alert, the finding as JSON on its stdin (beside the watch, never blocking it; killed after 30 s).")] = None,
     output_format: Annotated[WatchFormat, typer.Option("--format", "-f", help="text (a live view on a terminal, else lines) or jsonl (one JSON event per change).")] = WatchFormat.text,
-    tee: Annotated[Optional[Path], typer.Option("--tee", help="With -- COMMAND: also write the command's output to this file.")] = None,
+    tee: Annotated[Optional[Path], typer.Option("--tee", help="With -- COMMAND: also write the command's output to this file (replacing it; see --append). Never a file named in the command, nor the configuration in use.")] = None,
+    append: Annotated[bool, typer.Option("--append", help="With --tee: append to the file instead of replacing it (as tee -a).")] = False,
     grace: Annotated[float, typer.Option("--grace", help="Seconds between SIGINT and SIGTERM when stopping the command.")] = 10.0,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between polls of the file.")] = 0.1,
     idle_exit: Annotated[Optional[float], typer.Option("--idle-exit", help="Stop following after the file has not grown for this many seconds.")] = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Gate of the final status, when the watch ends on its own.")] = FailOn.fail,
     color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
+    isolated: IsolatedOpt = False,
 ) -> None:
     """Follow a training log as it grows (or run the training command) and alert the moment a finding turns bad."""
     from percediag.discovery import load_recipe
@@ -297,18 +357,58 @@ def watch(
 
     if not target:
         raise UsageError("watch needs a log file, or `-- COMMAND ARGS...`")
+    _seconds("--grace", grace)
+    _seconds("--interval", interval, positive=True)
+    _seconds("--idle-exit", idle_exit)
     command_mode = "--" in sys.argv[sys.argv.index("watch") + 1:] if "watch" in sys.argv else False
     if not command_mode and len(target) > 1:
         raise UsageError("watch follows one log file; to run a command put it after `--`")
-    recipe = load_recipe(config, profile, set_, tried)
+    recipe = load_recipe(config, profile, set_, tried, isolated=isolated)
+    if append and tee is None:
+        raise UsageError("--append applies to --tee FILE")
+    if tee is not None:
+        _check_tee(tee, target, command_mode, recipe.config_file)
     console = None
     if output_format is WatchFormat.text and not command_mode and color is not Color.never and sys.stdout.isatty():
         console = _console(color)
     options = WatchOptions(
         target=target, command=command_mode, exit_on=exit_on.value if exit_on else None, exec_command=exec_,
-        fmt=output_format.value, tee=tee, grace=grace, interval=interval, idle_exit=idle_exit, fail_on=fail_on.value,
+        fmt=output_format.value, tee=tee, tee_append=append, grace=grace, interval=interval, idle_exit=idle_exit, fail_on=fail_on.value,
     )
     raise typer.Exit(run_watch(recipe, options, console))
+
+
+MAX_SECONDS = 1_000_000.0  # about 11.5 days: longer is a typo, and beyond what sleep and select accept everywhere
+
+
+def _seconds(option: str, value: float | None, positive: bool = False) -> None:
+    """A duration option: a finite number of seconds, 0 (or above 0) up to MAX_SECONDS."""
+    import math
+
+    if value is None:
+        return
+    low = "above 0" if positive else "at least 0"
+    if not math.isfinite(value) or value < 0 or (positive and value == 0) or value > MAX_SECONDS:
+        raise UsageError(f"{option} {value}: give a number of seconds {low} and at most {MAX_SECONDS:,.0f}")
+
+
+def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Path | None) -> None:
+    """--tee never opens (and so truncates) a file the watch reads: the followed log, a file the
+    command names (`tail -f train.log`, `--log=train.log`, its script), the configuration in use."""
+    from percediag.outputs import Inputs
+
+    inputs = Inputs()
+    if command_mode:
+        for argument in target:
+            inputs.add(argument, "the command's argument")
+            if argument.startswith("-") and "=" in argument:
+                inputs.add(argument.partition("=")[2], "the command's argument")
+    else:
+        inputs.add(target[0], "the log being followed")
+    inputs.add(config_file, "the configuration file in use")
+    inputs.refuse(str(tee), "--tee")
+    if not command_mode:
+        raise UsageError("--tee copies a command's output: use it with `watch --tee FILE -- COMMAND ...`")
 
 
 def output_plan(formats: list[Format], outputs: list[str]) -> list[tuple[str, str]]:
@@ -342,10 +442,9 @@ def _emit(name: str, destination: str, reports, color: Color, quiet: bool) -> No
     if destination == "-":
         sys.stdout.write(text)
         return
-    try:
-        Path(destination).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--output {destination}: cannot write: {exc.strerror or exc}") from exc
+    from percediag.outputs import write_atomic
+
+    write_atomic(destination, text, "--output")
 
 
 @app.command()
@@ -355,10 +454,11 @@ def parse(
 ) -> None:
     """Dump the parsed records (runs, folds, blocks, with line numbers) as JSON."""
     from percediag.pipeline import parse_source
+    from percediag.report.sanitize import model_json
 
     logs = [parse_source(source) for source in _sources(paths or [])]
     for log in logs:
-        sys.stdout.write(log.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(model_json(log))
     raise typer.Exit(EXIT_OK)
 
 
@@ -377,6 +477,7 @@ def rules(
     profile: ProfileOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
+    isolated: IsolatedOpt = False,
 ) -> None:
     """List every rule: id, whether enabled, its thresholds in the active configuration, and why."""
     from rich.table import Table
@@ -384,7 +485,7 @@ def rules(
     from percediag.discovery import load_settings
     from percediag.rules import registry
 
-    settings = load_settings(config, profile, set_)
+    settings = load_settings(config, profile, set_, isolated=isolated)
     table = Table(box=None, pad_edge=False, header_style="bold", title=f"Rules (profile {settings.profile})", title_justify="left")
     for column in ("rule", "on", "severity", "thresholds", "reason"):
         table.add_column(column, overflow="fold")
@@ -471,13 +572,23 @@ def show_config(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     tried: TriedOpt = None,
+    isolated: IsolatedOpt = False,
 ) -> None:
-    """Print the effective configuration and where each value came from."""
-    from percediag.discovery import load_settings
+    """Print the effective configuration, the configuration file used, and where each value came from."""
+    from percediag.discovery import discover, load_settings
 
-    settings = load_settings(config, profile, set_, tried)
+    settings = load_settings(config, profile, set_, tried, isolated=isolated)
     width = max((len(k) for k in settings.origins), default=10)
     sys.stdout.write(f"profile: {settings.profile}\n")
+    if settings.config_origin is not None:
+        how = "--config" if config is not None else "discovered"
+        sys.stdout.write(f"config file: {settings.config_origin} ({how})\n")
+    elif isolated:
+        sys.stdout.write("config file: none (--isolated: discovery skipped)\n")
+    else:
+        searched = discover().searched
+        span = f"{searched[0]}" + (f" up to {searched[-1]}" if len(searched) > 1 else "")
+        sys.stdout.write(f"config file: none (searched {span})\n")
     for key in sorted(settings.origins):
         value = " ".join(str(_lookup(settings, key)).split())
         sys.stdout.write(f"{key:<{width}}  {value:<24}  # {settings.origins[key]}\n")
@@ -506,12 +617,15 @@ def _lookup(settings, dotted: str):
     return current
 
 
-def main() -> None:
-    """Entry point: run the app, turning user errors into one line and exit 2."""
+def _main() -> None:
+    """Run the app, turning user errors into one line and exit 2."""
     try:
         code = app(standalone_mode=False)
     except PercediagError as exc:
-        sys.stderr.write(f"percediag: error: {exc}\n")
+        # Messages quote file names and values the user gave: controls stripped (report.sanitize).
+        from percediag.report.sanitize import clean
+
+        sys.stderr.write(f"percediag: error: {clean(str(exc))}\n")
         sys.exit(EXIT_USAGE)
     except TyperException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
@@ -521,7 +635,9 @@ def main() -> None:
         # Usage errors (unknown option, bad value): one line, exit 2.
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        message = " ".join(exc.format_message().split())
+        from percediag.report.sanitize import clean
+
+        message = " ".join(clean(exc.format_message()).split())
         sys.stderr.write(f"percediag: error: {message}{hint}\n")
         sys.exit(EXIT_USAGE if exc.exit_code in (1, 2) else exc.exit_code)
     except Abort:
@@ -534,3 +650,138 @@ def main() -> None:
         _silence_stdout()
         sys.exit(EXIT_OK)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+class _Stdout:
+    """sys.stdout for a command. A reader that goes away (EPIPE: `percediag diff a b | head`)
+    silences the rest of the output instead of failing the command, so every command still
+    ends with its own exit code; any other failure to write (a full disk: ENOSPC) is an
+    OSError naming standard output."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            self._call(self._stream.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            self._call(self._stream.flush)
+
+    def _call(self, method, *args) -> None:
+        try:
+            method(*args)
+        except BrokenPipeError:
+            self.gone = True
+            _silence_stdout()
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, "standard output") from exc
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+class _Closed:
+    """Standard output (or error) closed before percediag started (`percediag ... >&-`):
+    writing to it is an error, said on stderr, not an AttributeError on None."""
+
+    def __init__(self, name: str, fd: int) -> None:
+        self.name, self._fd = name, fd
+        self.buffer = self
+
+    def write(self, data) -> int:
+        raise OSError(errno.EBADF, "closed before percediag started", self.name)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._fd
+
+    encoding = "utf-8"
+
+
+def _closed_fd(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return False
+    except OSError:
+        return True
+
+
+def main() -> None:
+    """Entry point: `_main`, with the environment made safe around it. No traceback, whatever
+    the input or the environment: a closed or full stdout, an unreadable or over-long path, a
+    deleted working directory, a bug (`internal error`, one line; PERCEDIAG_DEBUG=1 shows the
+    traceback) all end in one line on stderr and exit 2; stdout is flushed before exiting, so
+    a write that fails late fails here, not in the interpreter's shutdown."""
+    saved = sys.stdout, sys.stderr
+    # A closed descriptor 0-2 would be handed to the next file opened: hold each with /dev/null.
+    for fd, name in ((1, "standard output"), (2, "standard error")):
+        if _closed_fd(fd):
+            os.dup2(os.open(os.devnull, os.O_RDWR), fd)
+            if fd == 1:
+                sys.stdout = _Closed(name, fd)
+            else:
+                sys.stderr = open(fd, "w", closefd=False)
+    if sys.stdout is None:
+        sys.stdout = _Closed("standard output", 1)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
+    sys.stdout = _Stdout(sys.stdout)
+    code = EXIT_OK
+    try:
+        _main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    except KeyboardInterrupt:
+        code = _fatal("interrupted", 130, prefix="percediag: ")
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        code = _fatal(f"{where}{exc.strerror or exc}")
+    except MemoryError:
+        code = _fatal("out of memory")
+    except RecursionError:
+        code = _fatal("input nested too deeply")
+    except Exception as exc:  # a bug in percediag: still one line (the traceback on request)
+        if os.environ.get("PERCEDIAG_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        code = _fatal(f"{type(exc).__name__}: {exc} (set PERCEDIAG_DEBUG=1 for the traceback)", prefix="percediag: internal error: ")
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        code = _fatal(f"{exc.filename or 'standard output'}: {exc.strerror or exc}")
+    finally:
+        sys.stdout, sys.stderr = saved
+    sys.exit(code)
+
+
+def _fatal(message: str, code: int = EXIT_USAGE, prefix: str = "percediag: error: ") -> int:
+    """One line on stderr, after what stdout holds (a report printed before the failure) is
+    flushed; if stdout cannot take it either, it is dropped, so nothing fails at exit."""
+    from percediag.report.sanitize import clean
+
+    try:
+        sys.stdout.flush()
+    except Exception:
+        if isinstance(sys.stdout, _Stdout):
+            sys.stdout.gone = True
+        try:
+            _silence_stdout()
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        sys.stderr.write(prefix + " ".join(clean(message).split()) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return code
+

@@ -304,6 +304,10 @@ class Run(BaseModel):
     dimensions: DimensionTable | None = None
     crash: CrashInfo | None = None
     stops: list[StopEvent] = Field(default_factory=list, description="stop lines outside any fold")
+    unannounced_restarts: list[int] = Field(
+        default_factory=list,
+        description="lines, in the whole log, where a run started without a banner (epoch numbers going back in a "
+                    "fold, a fold's header or activation check again after its epochs): the same list on every run")
 
     def has_training_data(self) -> bool:
         return bool(

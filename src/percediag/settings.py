@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -124,7 +126,8 @@ class Progression(BaseModel):
 class Trajectory(BaseModel):
     """How the per-fold R2 forecast is made and when it is trusted."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Every value is a finite number: an infinite horizon or interval cannot be computed with.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     min_points: int = Field(ge=3)
     extrapolation_factor: float = Field(ge=1.0)
@@ -267,6 +270,12 @@ class Settings(BaseModel):
     tried: list[str] = Field(default_factory=list, description="ID or ID=OUTCOME")
     origins: dict[str, str] = Field(default_factory=dict, exclude=True)
     _options: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _config_origin: str | None = PrivateAttr(default=None)
+
+    @property
+    def config_origin(self) -> str | None:
+        """The user's configuration file the settings were built with (as its origin names it), if any."""
+        return self._config_origin
 
     @field_validator("tried")
     @classmethod
@@ -325,14 +334,26 @@ def _refuse_aliases(text: str, name: str) -> None:
             raise ConfigError(f"{name}: line {mark.line + 1}: YAML aliases are not allowed in percediag configs")
 
 
-def read_yaml(path: Path, trusted: bool = False) -> dict[str, Any]:
-    """Read a YAML mapping safely, or raise ConfigError with one line."""
+def read_config_bytes(path: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """The bytes of a configuration file (YAML or pyproject.toml), size-checked before reading:
+    a file whose size is above `limit` is refused unread, and at most limit+1 bytes are ever read."""
+    too_big = f"{path}: configuration larger than {limit // 1024} KiB; not read"
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                raise ConfigError(too_big)
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: configuration larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    if len(data) > limit:
+        raise ConfigError(too_big)
+    return data
+
+
+def read_yaml(path: Path, trusted: bool = False) -> dict[str, Any]:
+    """Read a YAML mapping safely, or raise ConfigError with one line."""
+    data = read_config_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -461,7 +482,9 @@ def build_settings(
             origins[f"history.{len(rows)}"] = origin
             rows.append(row)
         merged["history"] = rows
-    return validate(merged, origins, user_name or f"profile {chosen}")
+    settings = validate(merged, origins, user_name or f"profile {chosen}")
+    settings._config_origin = user_name or None
+    return settings
 
 
 @dataclass
@@ -479,6 +502,7 @@ class SettingsRecipe:
     overrides: list[tuple[str, Any]] = field(default_factory=list)
     tried: list[str] | None = None
     history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    config_file: Path | None = None  # the file user_config was read from (outputs must never overwrite it)
 
     def __post_init__(self) -> None:
         if self.profile is None and self.user_config is not None and self.user_config[1].get("profile") is not None:

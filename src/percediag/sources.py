@@ -19,19 +19,22 @@ know how the text reached us:
 A notebook (`.ipynb`) is read as the text of its outputs, cell by cell, and
 each line remembers its cell and its line within that cell's output.
 
-Reading is streaming: a log file is consumed in chunks and memory does not
-grow with its size (a notebook is one JSON document and is read whole).
+Reading is streaming: a log file, and a notebook (`percediag.notebook`, a
+pull parser), are consumed in chunks and memory does not grow with their
+size. A physical line longer than MAX_LINE_CHARS keeps its last redraw
+frame (what a reader sees) and is cut to that many characters, with a note.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import gzip
 import io
 import itertools
-import json
 import re
 import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -48,11 +51,26 @@ SNIFF_SIZE = 8192
 # sample is taken to be binary rather than a text log with a few bad bytes.
 BINARY_CONTROL_SHARE = 0.10
 
-# Lines inspected to detect a repeated prefix, and the share of non-empty
-# lines that must carry it.
+# Lines inspected to detect a repeated prefix (at most PREFIX_SNIFF_BYTES of
+# characters in all), and the share of non-empty lines that must carry it.
 PREFIX_SNIFF_LINES = 400
 PREFIX_SNIFF_BYTES = 256 << 10
 PREFIX_SHARE = 0.6
+
+# A log written by several processes at once without labels repeats lines:
+# when at least REPEAT_SHARE of the first non-empty lines repeat the line
+# before them (a normal log: almost none), and they are not a few lines
+# repeated many times (a warning printed in a loop) but many lines repeated
+# (at least REPEAT_DISTINCT of the non-empty lines are different repeated
+# texts: up to six copies of each line), each run of one line is read once.
+REPEAT_SHARE = 0.35
+REPEAT_DISTINCT = 0.15
+REPEAT_MIN_LINES = 10
+
+# A physical line is kept up to this many characters: a longer one holds its
+# last redraw frame, cut to this length. A block parser sees at most
+# parsers.MAX_BLOCK_LINE of a line; no real log line comes near either.
+MAX_LINE_CHARS = 1 << 20
 
 # Each prefix pattern consumes the prefix and exactly one separating space,
 # so the log line's own indentation survives.
@@ -61,6 +79,9 @@ _TIMESTAMP = (
     r"(?: ?[-|]? ?\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?)?(?: [-|:])? ?"
 )
 _PREFIX_PATTERNS: dict[str, re.Pattern[str]] = {
+    # Distributed launchers label each process's lines: torchrun (`[rank1]:`,
+    # `[default1]:`), Open MPI's --tag-output (`[1,0]<stdout>:`). Group 1 is the rank.
+    "rank": re.compile(r"\[(?:rank|default|\d{1,9},)(\d{1,6})\](?:<std(?:out|err)>)?: ?"),
     "timestamp": re.compile(_TIMESTAMP),
     "time of day": re.compile(r"\[?\d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?\]? ?"),
     "stream tag": re.compile(r"\[(?:stdout|stderr)\] ?"),
@@ -158,29 +179,235 @@ def detect_prefix(sample: list[str]) -> tuple[str, re.Pattern[str]] | None:
     return None
 
 
+class LineSplitter:
+    """Text in pieces -> physical lines (without their newline), in time linear in the text
+    whatever the length of its lines, holding at most about MAX_LINE_CHARS of a line.
+
+    A line longer than that is reduced as it arrives to what `clean_line` would keep of it:
+    its last redraw frame (the last `\\r`-separated part that is not blank), cut to
+    MAX_LINE_CHARS; `cut` counts the lines cut."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._size = 0
+        self._long: _LongLine | None = None
+        self.cut = 0
+
+    def feed(self, text: str) -> list[str]:
+        if "\n" not in text:
+            self._add(text)
+            return []
+        lines = text.split("\n")
+        self._add(lines[0])
+        out = [self._take()]
+        for line in lines[1:-1]:
+            if len(line) > MAX_LINE_CHARS:
+                self._add(line)
+                line = self._take()
+            out.append(line)
+        self._add(lines[-1])
+        return out
+
+    def pending(self) -> bool:
+        """True when part of a line waits for its newline."""
+        return bool(self._size or self._long is not None)
+
+    def finish(self) -> str:
+        """The partial last line, as a line."""
+        return self._take()
+
+    def _add(self, text: str) -> None:
+        if not text:
+            return
+        if self._long is None:
+            if self._size + len(text) <= MAX_LINE_CHARS:
+                self._parts.append(text)
+                self._size += len(text)
+                return
+            self._long = _LongLine()
+            self._long.add("".join(self._parts))
+            self._parts, self._size = [], 0
+        self._long.add(text)
+
+    def _take(self) -> str:
+        if self._long is not None:
+            line, cut = self._long.line()
+            self.cut += cut
+            self._long = None
+            return line
+        line = "".join(self._parts) if len(self._parts) != 1 else self._parts[0]
+        self._parts, self._size = [], 0
+        return line
+
+
+class _LongLine:
+    """A line past MAX_LINE_CHARS: the frame being written and the last visible one, each bounded."""
+
+    def __init__(self) -> None:
+        self.frame: list[str] = []
+        self.size = 0
+        self.visible: str | None = None
+        self.redrawn = False
+        self.cut = False
+
+    def add(self, text: str) -> None:
+        if "\r" not in text:
+            self._extend(text)
+            return
+        pieces = text.split("\r")
+        self._extend(pieces[0])
+        self.redrawn = True
+        # The frames this text completes: only the last visible one can matter.
+        for piece in reversed(pieces[1:-1]):
+            if _visible(piece):
+                self.visible = piece[:MAX_LINE_CHARS]
+                self.cut = self.cut or len(piece) > MAX_LINE_CHARS
+                break
+        else:
+            frame = "".join(self.frame)
+            if _visible(frame):
+                self.visible = frame
+        self.frame, self.size = [], 0
+        self._extend(pieces[-1])
+
+    def _extend(self, piece: str) -> None:
+        room = MAX_LINE_CHARS - self.size
+        if len(piece) > room:
+            piece = piece[:room]
+            self.cut = True
+        if piece:
+            self.frame.append(piece)
+            self.size += len(piece)
+
+    def line(self) -> tuple[str, bool]:
+        frame = "".join(self.frame)
+        if not _visible(frame) and self.visible is not None:
+            frame = self.visible
+        # The carriage return keeps the line counted as a redraw by clean_line.
+        return ("\r" + frame if self.redrawn else frame), self.cut
+
+
+def _visible(frame: str) -> bool:
+    return bool((_ANSI.sub("", frame) if "\x1b" in frame else frame).strip())
+
+
+def note_cut_lines(stats: SourceStats, cut: int) -> None:
+    if cut:
+        stats.notes.append(f"{cut} line(s) longer than {MAX_LINE_CHARS:,} characters were cut to that length")
+
+
+class LineFilter:
+    """What the first lines say about the writers of a log, applied to every line.
+
+    - a repeated prefix (timestamps, tags: `detect_prefix`) is stripped;
+    - with rank prefixes of several processes (`[rank0]:`, `[rank1]:`), only
+      the lowest rank's lines are kept (each rank logs the same run; mixed,
+      they would read as restarts), and lines without a prefix;
+    - lines written twice in a row by unlabelled processes (REPEAT_SHARE of
+      the first lines repeat the one before) are read once.
+
+    `__call__` returns the text to parse, or None for a line left out.
+    """
+
+    def __init__(self, head: list[str]) -> None:
+        found = detect_prefix(head)
+        self.name, self.pattern = found if found else (None, None)
+        self.rank: str | None = None
+        self.ranks: set[str] = set()
+        if self.name == "rank":
+            self.ranks = {m.group(1) for m in map(self.pattern.match, head) if m is not None}
+            self.rank = min(self.ranks, key=int)
+        stripped = [self._strip(text) for text in head] if self.pattern is not None else head
+        kept = [text for text in stripped if text is not None]
+        visible = [text for text in kept if text.strip()]
+        repeated = [text for before, text in zip(kept, kept[1:]) if text.strip() and text == before]
+        self.dedupe = (len(visible) >= REPEAT_MIN_LINES and len(repeated) >= REPEAT_SHARE * len(visible)
+                       and len(set(repeated)) >= REPEAT_DISTINCT * len(visible))
+        self.stripped = self.other_ranks = self.repeats = 0
+        self._last: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.pattern is not None or self.dedupe
+
+    def _strip(self, text: str) -> str | None:
+        match = self.pattern.match(text)
+        if match is None:
+            return text
+        if self.rank is not None:
+            rank = match.group(1)
+            if rank != self.rank:
+                if len(self.ranks) < 1000:
+                    self.ranks.add(rank)
+                return None
+        return text[match.end():]
+
+    def __call__(self, text: str) -> str | None:
+        if self.pattern is not None:
+            stripped = self._strip(text)
+            if stripped is None:
+                self.other_ranks += 1
+                return None
+            if stripped is not text:
+                self.stripped += 1
+            text = stripped
+        if self.dedupe:
+            if text == self._last:
+                self.repeats += 1
+                return None
+            self._last = text
+        return text
+
+    def intent(self) -> list[str]:
+        """What will be done, said before the counts are known (watch)."""
+        notes = []
+        if len(self.ranks) > 1:
+            notes.append(f"lines of {len(self.ranks)} processes ({_ranks(self.ranks)}): judging rank {self.rank}'s lines only")
+        elif self.name is not None:
+            notes.append(f"stripping a repeated {self.name} prefix")
+        if self.dedupe:
+            notes.append("lines are written twice in a row (several processes writing one log?): each repeat is read once")
+        return notes
+
+    def notes(self) -> list[str]:
+        """What was done, with counts (check)."""
+        notes = []
+        if len(self.ranks) > 1:
+            notes.append(f"lines of {len(self.ranks)} processes ({_ranks(self.ranks)}): judged on rank {self.rank}'s lines; "
+                         f"{self.other_ranks} line(s) of other ranks left out")
+        elif self.name is not None:
+            notes.append(f"stripped a repeated {self.name} prefix from {self.stripped} line(s)")
+        if self.dedupe:
+            notes.append(f"lines are written twice in a row (several processes writing one log?): "
+                         f"{self.repeats} repeated line(s) read once")
+        return notes
+
+
+def _ranks(ranks: set[str]) -> str:
+    shown = sorted(ranks, key=int)
+    return ", ".join(shown[:8]) + (f" and {len(shown) - 8} more" if len(shown) > 8 else "")
+
+
 def strip_prefixes(lines: Iterable[tuple[int, str]], stats: SourceStats) -> Iterator[tuple[int, str]]:
-    """Detect a repeated prefix on the first lines, then strip it wherever it appears."""
+    """Judge the first lines (`LineFilter`: a repeated prefix, ranks, repeated lines), then filter every line."""
     iterator = iter(lines)
     head: list[tuple[int, str]] = []
+    size = 0
     for item in iterator:
         head.append(item)
-        if len(head) >= PREFIX_SNIFF_LINES:
+        size += len(item[1])
+        if len(head) >= PREFIX_SNIFF_LINES or size >= PREFIX_SNIFF_BYTES:
             break
-    found = detect_prefix([text for _, text in head])
-    if found is None:
+    keep = LineFilter([text for _, text in head])
+    if not keep.active:
         yield from head
         yield from iterator
         return
-    name, pattern = found
-    stripped = 0
-    match = pattern.match
     for lineno, text in itertools.chain(head, iterator):
-        m = match(text)
-        if m is not None:
-            stripped += 1
-            text = text[m.end():]
-        yield lineno, text
-    stats.notes.append(f"stripped a repeated {name} prefix from {stripped} line(s)")
+        text = keep(text)
+        if text is not None:
+            yield lineno, text
+    stats.notes.extend(keep.notes())
 
 
 class LogSource:
@@ -204,10 +431,13 @@ class LogSource:
     @classmethod
     def from_path(cls, path: str | Path) -> LogSource:
         path = Path(path)
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
-        if path.is_dir():
-            raise InputError(f"{path}: is a directory, not a log file")
+        try:
+            if not path.exists():
+                raise InputError(f"{path}: no such file")
+            if path.is_dir():
+                raise InputError(f"{path}: is a directory, not a log file")
+        except OSError as exc:  # an over-long name, a folder that may not be searched
+            raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
         if path.suffix == ".gz":
             return cls(str(path), lambda: gzip.open(path, "rb"))
         if path.suffix == ".ipynb":
@@ -256,7 +486,7 @@ class LogSource:
             first, encoding = self._sniff(handle)
             yield from strip_prefixes(self._decode_lines(handle, first, encoding), self.stats)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise InputError(f"{self.name}: cannot read: {exc}") from exc
+            raise InputError(f"{self.name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
         finally:
             self._close(handle)
 
@@ -269,42 +499,44 @@ class LogSource:
         try:
             first, encoding = self._sniff(handle)
             head = first[:PREFIX_SNIFF_BYTES].decode("utf-8", errors="replace").split("\n")[:PREFIX_SNIFF_LINES]
-            if encoding != "utf-8" or detect_prefix([clean_line(line) for line in head]) is not None:
+            if encoding != "utf-8" or LineFilter([clean_line(line) for line in head]).active:
                 lines = strip_prefixes(self._decode_lines(handle, first, encoding), self.stats)
                 return parse_lines(lines, self.name)
             skip = len(codecs.BOM_UTF8) if self.stats.bom else 0
             return parse_bytes(handle, first, self.name, self.stats, path=self.path, skip=skip)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise InputError(f"{self.name}: cannot read: {exc}") from exc
+            raise InputError(f"{self.name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
         finally:
             self._close(handle)
 
     def _decode_lines(self, handle: BinaryIO, first: bytes, encoding: str) -> Iterator[tuple[int, str]]:
         stats = self.stats
         decoder = codecs.getincrementaldecoder(encoding)(errors="percediag-count")
+        splitter = LineSplitter()
         lineno = 0
-        pending = ""
         chunk = first
         while chunk:
             # Counted per call: decoding is synchronous, so interleaved
             # sources never mix their counts.
             before = _COUNTER.count
-            text = pending + decoder.decode(chunk)
+            text = decoder.decode(chunk)
             stats.bad_bytes += _COUNTER.count - before
-            parts = text.split("\n")
-            pending = parts.pop()
-            for raw in parts:
+            for raw in splitter.feed(text):
                 lineno += 1
                 yield lineno, clean_line(raw, stats)
             chunk = handle.read(CHUNK_SIZE)
         before = _COUNTER.count
-        tail = pending + decoder.decode(b"", final=True)
+        text = decoder.decode(b"", final=True)
         stats.bad_bytes += _COUNTER.count - before
-        if tail:
+        for raw in splitter.feed(text):
             lineno += 1
-            yield lineno, clean_line(tail, stats)
+            yield lineno, clean_line(raw, stats)
+        if splitter.pending():
+            lineno += 1
+            yield lineno, clean_line(splitter.finish(), stats)
         stats.physical_lines = lineno
         stats.note_bad_bytes()
+        note_cut_lines(stats, splitter.cut)
 
 
 class NotebookSource(LogSource):
@@ -313,22 +545,28 @@ class NotebookSource(LogSource):
     `stream` outputs give their `text`, results and displays their
     `text/plain`, errors their traceback. Line numbers count the logical
     lines of all outputs; `label()` turns one back into `cell N, line M`.
+    The notebook is read as a stream (`percediag.notebook`): memory does not
+    grow with its size; a cell's first line number is remembered for the
+    first MAX_LABELLED_CELLS cells with output (later lines are labelled
+    `line N`).
     """
 
-    MAX_BYTES = 512 << 20
+    MAX_LABELLED_CELLS = 1 << 20
 
     def __init__(self, name: str, opener) -> None:
         super().__init__(name, opener)
-        self._locations: list[tuple[int, int]] = []
+        self._starts = array("q")  # first line number of each cell with output text
+        self._cells = array("q")  # and that cell's number
+        self._labelled = 0  # lines up to this one have a cell label
 
     @property
     def has_labels(self) -> bool:
         return True
 
     def label(self, lineno: int) -> str:
-        if 1 <= lineno <= len(self._locations):
-            cell, line = self._locations[lineno - 1]
-            return f"cell {cell}, line {line}"
+        index = bisect.bisect_right(self._starts, lineno) - 1
+        if index >= 0 and lineno <= self._labelled:
+            return f"cell {self._cells[index]}, line {lineno - self._starts[index] + 1}"
         return f"line {lineno}"
 
     def parse(self):
@@ -337,55 +575,43 @@ class NotebookSource(LogSource):
         return parse_lines(self.lines(), self.name)
 
     def lines(self) -> Iterator[tuple[int, str]]:
+        handle = self._open()
         try:
-            with self._opener() as handle:
-                data = handle.read(self.MAX_BYTES + 1)
+            self.stats.encoding = "notebook"
+            self._starts, self._cells, self._labelled = array("q"), array("q"), 0
+            yield from strip_prefixes(self._cell_lines(handle), self.stats)
         except OSError as exc:
             raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from exc
-        if len(data) > self.MAX_BYTES:
-            raise InputError(f"{self.name}: notebook larger than {self.MAX_BYTES >> 20} MiB")
-        try:
-            notebook = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"{self.name}: not a valid notebook (JSON): {exc}") from exc
-        cells = notebook.get("cells") if isinstance(notebook, dict) else None
-        if not isinstance(cells, list):
-            raise InputError(f"{self.name}: not a notebook: no 'cells' list")
-        self.stats.encoding = "notebook"
-        self._locations = []
-        yield from strip_prefixes(self._cell_lines(cells), self.stats)
+        finally:
+            handle.close()
 
-    def _cell_lines(self, cells: list) -> Iterator[tuple[int, str]]:
+    def _cell_lines(self, handle: BinaryIO) -> Iterator[tuple[int, str]]:
+        from percediag.notebook import output_texts
+
+        stats = self.stats
         lineno = 0
-        for cell_number, cell in enumerate(cells, 1):
-            if not isinstance(cell, dict):
-                continue
-            line_in_cell = 0
-            for text in _output_texts(cell.get("outputs") or []):
-                for raw in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
-                    lineno += 1
-                    line_in_cell += 1
-                    self._locations.append((cell_number, line_in_cell))
-                    yield lineno, clean_line(raw, self.stats)
-        self.stats.physical_lines = lineno
-
-
-def _output_texts(outputs: list) -> Iterator[str]:
-    for output in outputs:
-        if not isinstance(output, dict):
-            continue
-        kind = output.get("output_type")
-        if kind == "stream":
-            yield _joined(output.get("text", ""))
-        elif kind in ("execute_result", "display_data"):
-            data = output.get("data") or {}
-            if "text/plain" in data:
-                yield _joined(data["text/plain"])
-        elif kind == "error":
-            yield "\n".join(_joined(line) for line in output.get("traceback", []))
-
-
-def _joined(value: object) -> str:
-    if isinstance(value, list):
-        return "".join(str(part) for part in value)
-    return str(value)
+        current = 0
+        splitter = LineSplitter()
+        ends_newline = False
+        for cell, piece in output_texts(handle, self.name):
+            if piece is None:
+                # An output text ends: its unfinished last line (or an empty text) is a line.
+                raws = [] if ends_newline else [splitter.finish()]
+                ends_newline = False
+            else:
+                if not piece:
+                    continue
+                raws = splitter.feed(piece)
+                ends_newline = piece.endswith("\n")
+            for raw in raws:
+                lineno += 1
+                if cell != current:
+                    current = cell
+                    if len(self._starts) < self.MAX_LABELLED_CELLS:
+                        self._starts.append(lineno)
+                        self._cells.append(cell)
+                if len(self._starts) < self.MAX_LABELLED_CELLS or cell == self._cells[-1]:
+                    self._labelled = lineno
+                yield lineno, clean_line(raw, stats)
+        stats.physical_lines = lineno
+        note_cut_lines(stats, splitter.cut)

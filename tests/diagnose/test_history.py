@@ -433,3 +433,13 @@ def test_watch_holds_the_architecture_back_until_the_log_names_its_round():
     alerts = [e for e in events if e.get("event") == "finding" and e.get("change") == "alert"]
     assert not [e for e in alerts if e["rule"].startswith("architecture.")], alerts[:2]
     assert watcher.report.profile == "round6"
+
+
+def test_the_seed_dialect_gets_the_same_history_treatment():
+    """A paste in the seed task's dialect: round from the trainer tag, applied fixes listed, tried demoted."""
+    report = check(EXAMPLES / "seed-dialect.log")
+    assert report.profile == "round5" and report.escalation.escalate
+    assert by_id(report, "raise-lr").status == "applied"
+    tried = check(EXAMPLES / "seed-dialect.log", tried=["match-reference-head=worse"])
+    fix = by_id(tried, "match-reference-head")
+    assert fix.status == "tried" and fix.score == pytest.approx(by_id(report, "match-reference-head").score * 0.1, abs=1e-3)

@@ -2,7 +2,8 @@
 
 Same normalisation as `percediag.sources` (BOM, invalid UTF-8 replaced and
 counted, CRLF, carriage-return redraws, ANSI, tabs, repeated prefixes). A
-partial last line waits for its newline. The prefix is detected once
+partial last line waits for its newline, however long, in time linear in
+its length and bounded memory (`sources.LineSplitter`). The prefix is detected once
 `PREFIX_LINES` lines have arrived, or earlier when the caller says the input
 is idle, so an early block is never held back for long.
 """
@@ -10,10 +11,9 @@ is idle, so an early block is never held back for long.
 from __future__ import annotations
 
 import codecs
-import re
 import time
 
-from percediag.sources import _COUNTER, SourceStats, clean_line, detect_prefix
+from percediag.sources import _COUNTER, LineFilter, LineSplitter, SourceStats, clean_line, note_cut_lines
 
 PREFIX_LINES = 20
 # With fewer lines than PREFIX_LINES, an idle input decides once it has this
@@ -26,11 +26,11 @@ class LineStream:
     def __init__(self, name: str = "<stream>") -> None:
         self.stats = SourceStats(name=name)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="percediag-count")
-        self._pending = ""
+        self._splitter = LineSplitter()  # linear on lines of any length, bounded per line
         self._lineno = 0
         self._started = False
         self._held: list[tuple[int, str]] = []
-        self._prefix: re.Pattern[str] | None = None
+        self._filter: LineFilter | None = None
         self._decided = False
         self._held_since: float | None = None
 
@@ -41,12 +41,10 @@ class LineStream:
                 data = data[len(codecs.BOM_UTF8):]
                 self.stats.bom = True
         before = _COUNTER.count
-        text = self._pending + self._decoder.decode(data)
+        text = self._decoder.decode(data)
         self.stats.bad_bytes += _COUNTER.count - before
-        parts = text.split("\n")
-        self._pending = parts.pop()
         out = []
-        for raw in parts:
+        for raw in self._splitter.feed(text):
             self._lineno += 1
             out.append((self._lineno, clean_line(raw, self.stats)))
         return self._release(out, idle=False)
@@ -57,16 +55,17 @@ class LineStream:
 
     def close(self) -> list[tuple[int, str]]:
         """End of input: the partial last line becomes a line, and every held line is released."""
-        tail = self._pending + self._decoder.decode(b"", final=True)
-        self._pending = ""
         out = []
-        if tail:
+        for raw in self._splitter.feed(self._decoder.decode(b"", final=True)):
             self._lineno += 1
-            out.append((self._lineno, clean_line(tail, self.stats)))
-        self._held_since = 0.0  # nothing more will come: decide now
-        return self._release(out, idle=True)
+            out.append((self._lineno, clean_line(raw, self.stats)))
+        if self._splitter.pending():
+            self._lineno += 1
+            out.append((self._lineno, clean_line(self._splitter.finish(), self.stats)))
+        note_cut_lines(self.stats, self._splitter.cut)
+        return self._release(out, idle=True, final=True)  # nothing more will come: decide now
 
-    def _release(self, lines: list[tuple[int, str]], idle: bool) -> list[tuple[int, str]]:
+    def _release(self, lines: list[tuple[int, str]], idle: bool, final: bool = False) -> list[tuple[int, str]]:
         if self._decided:
             return self._strip(lines)
         if lines and not self._held:
@@ -75,23 +74,24 @@ class LineStream:
         if not self._held:
             return []
         waited = time.monotonic() - (self._held_since or 0.0)
-        enough = len(self._held) >= PREFIX_LINES or (
+        enough = final or len(self._held) >= PREFIX_LINES or (
             idle and (len(self._held) >= PREFIX_MIN_LINES or waited >= IDLE_DECIDE_SECONDS))
         if not enough:
             return []
-        found = detect_prefix([text for _, text in self._held])
-        self._prefix = found[1] if found else None
-        if found:
-            self.stats.notes.append(f"stripping a repeated {found[0]} prefix")
+        keep = LineFilter([text for _, text in self._held])
+        self._filter = keep if keep.active else None
+        self.stats.notes.extend(keep.intent())
         self._decided = True
         held, self._held = self._held, []
         return self._strip(held)
 
     def _strip(self, lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
-        if self._prefix is None:
+        keep = self._filter
+        if keep is None:
             return lines
         out = []
         for lineno, text in lines:
-            match = self._prefix.match(text)
-            out.append((lineno, text[match.end():] if match else text))
+            text = keep(text)
+            if text is not None:
+                out.append((lineno, text))
         return out

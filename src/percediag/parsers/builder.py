@@ -4,7 +4,10 @@ The builder owns the structure of the log: which fold a block belongs to and
 where a new run starts. A new run starts at a training configuration block
 or a cross-validation banner when the current run already trained, when a
 fold id comes back after it had epochs, or when epoch numbers go backwards
-within a fold (a restart appended to the same file).
+within a fold (a restart appended to the same file). The last three are
+restarts no banner announced: their lines are kept on every run
+(`Run.unannounced_restarts`), since several of them mean processes writing
+one log at once (`log.interleaved`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class Builder:
         self._log_epochs_capped = False
         self._epoch_records = 0
         self._folds_capped: set[int] = set()
+        self.unannounced: list[int] = []
 
     # -- structure -------------------------------------------------------
 
@@ -83,6 +87,13 @@ class Builder:
         self.log.runs.append(self.run)
         self.fold = None
         return True
+
+    def _unannounced(self, lineno: int) -> bool:
+        """A new run no banner announced (see the module docstring)."""
+        started = self.new_run(lineno)
+        if started:
+            self.unannounced.append(lineno)
+        return started
 
     def _close_run(self, end_line: int) -> None:
         self.run.end_line = max(end_line, self.run.line)
@@ -144,7 +155,7 @@ class Builder:
         self.version += 1
         self._mark_crash_not_terminal()
         if any(f.fold == record.fold and (f.epochs or f.summary) for f in self.run.folds):
-            self.new_run(record.line)
+            self._unannounced(record.line)
         current = self.fold
         if current is not None and current.fold == record.fold and not _has_data(current):
             current.header = record  # the same header again, nothing in between: one fold
@@ -158,7 +169,7 @@ class Builder:
         fold = self.current_fold(record.line)
         if fold.activation is not None and fold.epochs:
             # A second check after training started: a restart without headers.
-            self.new_run(record.line)
+            self._unannounced(record.line)
             fold = self._open_fold(None, record.line)
         fold.activations += 1
         if fold.activation is None:
@@ -182,7 +193,7 @@ class Builder:
             return
         if fold.epochs and record.epoch <= fold.epochs[-1].epoch:
             self.warn(record.line, f"fold {record.fold}: epoch {record.epoch} after epoch {fold.epochs[-1].epoch}; a new run starts here")
-            if self.new_run(record.line):
+            if self._unannounced(record.line):
                 fold = self._open_fold(record.fold, record.line)
         fold_full = len(fold.epochs) >= MAX_EPOCHS
         if fold_full or self._epoch_records >= MAX_EPOCH_RECORDS:
@@ -247,6 +258,8 @@ class Builder:
                     fold.gradients = accumulator.to_model()
         log.runs[-1].end_line = last_line
         log.lines = last_line
+        for run in log.runs:
+            run.unannounced_restarts = list(self.unannounced)
         return log
 
     def finish(self, last_line: int) -> Log:
@@ -258,6 +271,7 @@ class Builder:
             runs = self.log.runs[-1:]
         for index, run in enumerate(runs):
             run.index = index
+            run.unannounced_restarts = list(self.unannounced)
         self.log.runs = runs
         if self.dropped_warnings:
             self.log.notes.append(f"{self.dropped_warnings} further parse warning(s) not listed")
