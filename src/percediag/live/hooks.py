@@ -13,7 +13,6 @@ so the alert that ended the watch is delivered.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import signal
@@ -21,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from percediag.live.sinks import jsonl
 
 TIMEOUT = 30.0
 MAX_RUNNING = 8
@@ -62,7 +63,7 @@ class Hooks:
             return
         try:
             with tempfile.TemporaryFile() as stdin:
-                stdin.write(json.dumps(event, default=str).encode())
+                stdin.write(jsonl(event).encode())
                 stdin.seek(0)
                 err = _stderr_fd()
                 process = subprocess.Popen(self.argv, stdin=stdin, stdout=err, stderr=err, start_new_session=True)
