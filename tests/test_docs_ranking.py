@@ -26,8 +26,8 @@ def test_the_escalation_sentence_quoted_is_the_one_printed():
 
 
 def test_the_readme_example_lines_are_in_the_real_output():
-    code, out, _ = run_cli(["check", str(REAL / "round5.log")])
-    block = re.search(r"\$ percediag check round5.log\n(.*?)```", README, re.S).group(1)
+    code, out, _ = run_cli(["check", str(REAL / "round5.log"), "--verbose"])
+    block = re.search(r"\$ percediag check round5.log --verbose\n(.*?)```", README, re.S).group(1)
     printed = squash(out.replace(str(REAL / "round5.log"), "round5.log"))
     for line in block.splitlines():
         line = line.strip()

@@ -24,10 +24,10 @@ def test_every_trajectory_knob_is_documented_with_its_value_and_has_a_reason():
 
 def test_the_example_output_in_the_doc_is_the_real_output():
     log = EXAMPLES / "early-peak-decline.log"
-    code, out, _ = run_cli(["check", str(log), "--color", "never"])
+    code, out, _ = run_cli(["check", str(log), "--color", "never", "--verbose"])
     assert code == 1
     printed = squash(out.replace(str(log), "examples/logs/early-peak-decline.log"))
-    block = re.search(r"\$ percediag check examples/logs/early-peak-decline.log\n(.*?)\$ echo", DOC, re.S).group(1)
+    block = re.search(r"\$ percediag check examples/logs/early-peak-decline.log --verbose\n(.*?)\$ echo", DOC, re.S).group(1)
     # Each excerpt between "..." lines is printed as it is (wrapping aside: whitespace is squashed).
     for excerpt in re.split(r"^\.\.\.$", block, flags=re.M):
         assert squash(excerpt) in printed, excerpt[:80]

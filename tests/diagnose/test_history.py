@@ -103,8 +103,10 @@ def test_round5_log_does_not_rank_default_init_and_says_round5_applied_it():
     assert ranked(report)[0].id != "pytorch-default-init"
     applied = by_id(report, "pytorch-default-init")
     assert applied.status == "applied" and applied.rank is None and applied.applied_round == 5
-    code, out, _ = run_cli(["check", str(REAL / "round5.log")])
+    code, out, _ = run_cli(["check", str(REAL / "round5.log"), "--verbose"])
     assert code == 1 and "pytorch-default-init: applied in Round 5 (profile round5)" in " ".join(out.split())
+    # The default view says it in one line; the details are in the full report.
+    assert "Already applied, not ranked: pytorch-default-init (Round 5)" in run_cli(["check", str(REAL / "round5.log")])[1]
 
 
 @pytest.mark.parametrize("log", LOGS, ids=lambda p: p.stem)
@@ -346,7 +348,7 @@ def test_control_characters_in_a_rounds_note_do_not_reach_the_report(tmp_path):
     rounds = write_rounds(tmp_path / "rounds.yaml", [
         {"round": 3, "best_r2": 0.1, "fixes": ["more-epochs"], "note": "\x1b[2J\x1b]0;pwned\x07EVIL\nFAKE: PASS"},
     ])
-    code, out, _ = run_cli(["check", str(EXAMPLES / "slow-climb.log"), "--history", str(rounds)])
+    code, out, _ = run_cli(["check", str(EXAMPLES / "slow-climb.log"), "--history", str(rounds), "--verbose"])
     assert "\x1b" not in out and "\x07" not in out and "EVIL FAKE: PASS" in " ".join(out.split())
 
 

@@ -1,5 +1,8 @@
 """Renderers for `percediag diff` and `percediag history`: text (rich) and Markdown.
 
+Text tables are plain lines sized to their content (`text.grid`), printed whole
+when stdout is not a terminal: no id or number is ever folded or ellipsised.
+
 JSON is the models' own dump (Diff, History), of a cleaned copy. Every
 string passes `sanitize` first: controls removed; in text, quoted values go
 to rich as `Text` (never read as markup); in Markdown, HTML, Markdown syntax
@@ -9,13 +12,12 @@ and `@mentions` are neutralised.
 from __future__ import annotations
 
 from rich.console import Console, Group
-from rich.table import Table
 from rich.text import Text
 
 from percediag.compare.diff import Change, Diff
 from percediag.compare.history import COLUMNS, History
 from percediag.report.sanitize import clean_model, markdown_code, markdown_text
-from percediag.report.text import STATUS_STYLE, STATUS_WORD
+from percediag.report.text import STATUS_STYLE, STATUS_WORD, grid, print_parts
 
 VERDICT_STYLE = {"improved": "green", "regressed": "bold red", "mixed": "yellow", "unchanged": "dim", "no-data": "bold red"}
 
@@ -38,15 +40,11 @@ def _delta(change: Change) -> str:
     return f"{change.delta:+.4g}"
 
 
-def _table(title: str, changes: list[Change], include_folds: bool = True) -> Table:
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
-    for column in ("what", "fold", "old", "new", "delta"):
-        table.add_column(column, overflow="fold")
-    for change in changes:
-        if change.fold is not None and not include_folds:
-            continue
-        table.add_row(*(Text(cell) for cell in (change.name, change.fold or "run", _show(change.old), _show(change.new), _delta(change))))
-    return table
+def _table(title: str, changes: list[Change], include_folds: bool = True) -> Group:
+    """Plain lines sized to their content: no cell folded or cut at any width."""
+    rows = [[Text(cell) for cell in (change.name, change.fold or "run", _show(change.old), _show(change.new), _delta(change))]
+            for change in changes if change.fold is None or include_folds]
+    return grid(rows, title=title, header=["what", "fold", "old", "new", "delta"])
 
 
 def diff_renderables(d: Diff) -> list:
@@ -101,16 +99,13 @@ def diff_markdown(d: Diff) -> str:
     return "\n".join(out) + "\n"
 
 
-def history_table(h: History) -> Table:
+def history_table(h: History) -> Group:
     h = clean_model(h)
-    table = Table(title="Experiment history", title_justify="left", box=None, pad_edge=False, header_style="bold")
-    for column in COLUMNS:
-        table.add_column(column, overflow="fold", no_wrap=column in ("params", "lr", "CV mean", "status"))
+    rows = []
     for row in h.rows():
         status = row["status"].lower()
-        cells = [Text(row[c]) for c in COLUMNS[:-1]] + [Text(row["status"], style=STATUS_STYLE.get(status, ""))]
-        table.add_row(*cells)
-    return table
+        rows.append([Text(row[c]) for c in COLUMNS[:-1]] + [Text(row["status"], style=STATUS_STYLE.get(status, ""))])
+    return grid(rows, title="Experiment history", header=list(COLUMNS))
 
 
 def history_markdown(h: History) -> str:
@@ -121,5 +116,5 @@ def history_markdown(h: History) -> str:
 
 
 def print_all(console: Console, renderables: list) -> None:
-    for part in renderables:
-        console.print(part)
+    """Off a terminal every line whole (no wrapping, no cropping); on one, wrapped at spaces only."""
+    print_parts(console, renderables)
