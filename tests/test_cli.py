@@ -9,7 +9,7 @@ from tests.helpers import EXAMPLES, REAL, run_cli
 
 
 def test_check_text_report_sections_and_exit_1_on_fail():
-    code, out, err = run_cli(["check", str(REAL / "round5.log")])
+    code, out, err = run_cli(["check", str(REAL / "round5.log"), "--verbose"])
     assert code == 1 and err == ""
     for section in ("Round assessment", "Architecture verification", "Activation health", "Gradient balance",
                     "R2 progression", "R2 trajectory by fold", "Baselines", "Next fixes"):
@@ -101,7 +101,17 @@ def test_run_selection(tmp_path):
     assert code == 2 and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("content", [b"", b"\n\n   \n", b"just some text\nnothing else\n"])
+@pytest.mark.parametrize("content", [b"", b"\n\n   \n", b" \t\r\n"])
+def test_empty_or_blank_input_is_bad_input(tmp_path, content):
+    path = tmp_path / "empty.log"
+    path.write_bytes(content)
+    code, out, err = run_cli(["check", str(path), "-f", "json"])
+    assert code == 2 and out == "" and err.count("\n") == 1 and "empty input" in err
+    code, out, err = run_cli(["check"], stdin=content)
+    assert code == 2 and err.count("\n") == 1 and "<stdin>: empty input" in err
+
+
+@pytest.mark.parametrize("content", [b"just some text\nnothing else\n", b"\n# a comment\n"])
 def test_no_data_is_a_failure_not_a_pass(tmp_path, content):
     path = tmp_path / "empty.log"
     path.write_bytes(content)

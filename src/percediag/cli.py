@@ -57,12 +57,87 @@ class Color(str, Enum):
     never = "never"
 
 
-ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", help="Bundled profile to start from (see `percediag profiles`).")]
+def _profile_metavar() -> str:
+    """The bundled profiles, as `--help` shows them: `[generic|round1|...]` (the list is read from the profiles folder)."""
+    try:
+        from percediag.settings import profile_names
+
+        return "[" + "|".join(profile_names()) + "]"
+    except Exception:  # the help must not fail: fall back to a name
+        return "NAME"
+
+
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", metavar=_profile_metavar(), help="Bundled profile to start from (see `percediag profiles`).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Configuration file. Default: discovery from the working directory upward, in each folder .percediag.yaml, .percediag.yml, then pyproject.toml [tool.percediag]; it stops at the first folder holding one of them or .git, and never reads above it.")]
 IsolatedOpt = Annotated[bool, typer.Option("--isolated", help="Ignore all discovered configuration (.percediag.yaml, pyproject.toml): only --config FILE, if given, and the command line apply.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override one value, e.g. activation.logit_std.min=0.4 (repeatable).")]
 TriedOpt = Annotated[Optional[list[str]], typer.Option("--tried", help="A fix already tried, as ID or ID=OUTCOME (helped, no-effect, worse): demoted, not dropped (repeatable).")]
 HistoryOpt = Annotated[Optional[list[str]], typer.Option("--history", help="An earlier round: its log, or a rounds file (.yaml) as `history --write-rounds` writes (repeatable).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from percediag import __version__
+
+        sys.stdout.write(f"percediag {__version__}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print `percediag X.Y.Z` and exit.")] = False,
+) -> None:
+    """Read a PercePiano replica training log: what is healthy, what is broken, and which fix to try next."""
+
+
+class ListFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+ListFormatOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="text (a table on a terminal, plain aligned lines otherwise) or json.")]
+
+
+def _listing(columns: tuple[str, ...], rows: list[tuple], output_format: ListFormat, title: str | None = None,
+             extra: dict | None = None, key: str = "items") -> None:
+    """A listing (rules, profiles, fixes): JSON objects, a rich table on a terminal, or, piped,
+    plain lines with columns padded to their content: never cut, never wrapped, whatever the width."""
+    if output_format is ListFormat.json:
+        import json
+
+        items = [dict(zip(columns, row)) for row in rows]
+        sys.stdout.write(json.dumps({**(extra or {}), key: items} if extra else items, indent=2) + "\n")
+        return
+    cells = [[_cell(value) for value in row] for row in rows]
+    if sys.stdout.isatty():
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False, header_style="bold", title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in cells:
+            table.add_row(*row)
+        _console(Color.auto).print(table)
+        return
+    widths = [max(len(c) for c in column) for column in zip(columns, *cells)]
+    lines = [title] if title else []
+    for row in [list(columns), *cells]:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths)) + ("  " if len(row) > 1 else "") + row[-1])
+    sys.stdout.write("\n".join(line.rstrip() for line in lines) + "\n")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ", ".join(map(_cell, value)) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}:{_cell(v)}" for k, v in value.items()) or "-"
+    return " ".join(str(value).split())
 
 
 def _console(color: Color, stderr: bool = False):
@@ -74,7 +149,8 @@ def _console(color: Color, stderr: bool = False):
             self.quiet = True
             raise BrokenPipeError
 
-    no_color = color is Color.never or (color is Color.auto and "NO_COLOR" in os.environ)
+    # NO_COLOR counts only when set to something (https://no-color.org): NO_COLOR= is no request.
+    no_color = color is Color.never or (color is Color.auto and bool(os.environ.get("NO_COLOR")))
     force = True if color is Color.always else None
     return PipeConsole(stderr=stderr, no_color=no_color, force_terminal=force, emoji=False, highlight=False)
 
@@ -113,6 +189,7 @@ def check(
     run: Annotated[str, typer.Option("--run", help="Which run of a log holding several: last, all, or a number from 1.")] = "last",
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest overall status that exits 1.")] = FailOn.fail,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="The full text report: tables, per-fold details, every fix with its evidence, notes.")] = False,
     color: Annotated[Color, typer.Option("--color", help="Colour: auto (terminal, no NO_COLOR), always, never.")] = Color.auto,
     baseline: Annotated[Optional[str], typer.Option("--baseline", "-b", help="An earlier log to compare with (adds architecture.param_delta and progression.regression).")] = None,
     isolated: IsolatedOpt = False,
@@ -150,39 +227,83 @@ def check(
     failed = False
     for source in _sources(paths or []):
         log = parse_source(source)
+        if source.stats.blank:
+            from percediag.errors import InputError
+
+            raise InputError(f"{source.name}: empty input (nothing but whitespace): not a training log")
         label = source.label if source.has_labels else None
         for index in select_runs(log, run):
             settings, choice = settings_for(recipe, log, index)
             report = check_log(log, settings, index, label, baseline_run, choice)
             failed = failed or report.failed(fail_on.value)
             if streamed:
-                _print_text(console, report, made, quiet)
+                _print_text(console, report, made, quiet, verbose)
             made += 1
             if held:
                 reports.append(report)
         del log
     for name, destination in held:
         try:
-            _emit(name, destination, reports, color, quiet)
+            _emit(name, destination, reports, color, quiet, verbose)
         except BrokenPipeError:
             if destination != "-":
                 raise
             # The verdict does not depend on who reads it: the exit code below still gates CI.
             _silence_stdout()
+    if any(name == "github" for name, _ in held):
+        _step_summary(reports)
     raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
 
 
-def _print_text(console, report, number: int, quiet: bool) -> None:
+def _step_summary(reports) -> None:
+    """With the GitHub format, the Markdown report is appended to the job summary, the file
+    `$GITHUB_STEP_SUMMARY` names (when set). A summary that cannot be written is said on
+    stderr, and the verdict stands."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from percediag.report import renderer
+
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(renderer("markdown")(reports) + "\n")
+    except OSError as exc:
+        from percediag.report.sanitize import clean
+
+        sys.stderr.write(f"percediag: warning: job summary {clean(target)}: {exc.strerror or exc}\n")
+
+
+def _print_text(console, report, number: int, quiet: bool, verbose: bool = False) -> None:
     """One text report on stdout (a rule between reports); a reader gone is not an error."""
     from percediag.report.text import print_report
 
     try:
-        if number and not quiet:
+        if quiet:
+            # Exactly one line per log (per run with --run all), never wrapped whatever the width.
+            console.print(_quiet_line(report), soft_wrap=True)
+            return
+        if number:
             console.rule()
-        print_report(report, console, quiet=quiet)
+        print_report(report, console, quiet=quiet, verbose=verbose)
     except BrokenPipeError:
         # The verdict does not depend on who reads it: the exit code still gates CI.
         _silence_stdout()
+
+
+def _quiet_line(report):
+    """`FAIL train.log run 2/3: 1 fail, 4 warn; next fix: ID`: the run is named when the log holds several."""
+    from rich.text import Text
+
+    from percediag.report.sanitize import clean_model
+    from percediag.report.text import status_text
+
+    report = clean_model(report)
+    counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
+    run = f" run {report.run + 1}/{len(report.runs)}" if len(report.runs) > 1 else ""
+    top = next((f for f in report.fixes if f.rank == 1), None)
+    fix = f"; next fix: {top.id}" if top else ""
+    source = " ".join(report.source.split())
+    return Text.assemble(status_text(report.status), f" {source}{run}: {counts}{fix}")
 
 
 def _baseline(path: str | None):
@@ -317,9 +438,9 @@ def history(
 
         sys.stdout.write(history_markdown(table))
     else:
-        from percediag.report.comparison import history_table
+        from percediag.report.comparison import history_table, print_all
 
-        _console(color).print(history_table(table))
+        print_all(_console(color), [history_table(table)])
 
 
 class WatchFormat(str, Enum):
@@ -426,7 +547,7 @@ def output_plan(formats: list[Format], outputs: list[str]) -> list[tuple[str, st
     return plan
 
 
-def _emit(name: str, destination: str, reports, color: Color, quiet: bool) -> None:
+def _emit(name: str, destination: str, reports, color: Color, quiet: bool, verbose: bool = False) -> None:
     from percediag.report import renderer
 
     if destination == "-" and name == "text":
@@ -436,9 +557,9 @@ def _emit(name: str, destination: str, reports, color: Color, quiet: bool) -> No
         for number, report in enumerate(reports):
             if number and not quiet:
                 console.rule()
-            print_report(report, console, quiet=quiet)
+            print_report(report, console, quiet=quiet, verbose=verbose)
         return
-    text = renderer(name)(reports)
+    text = renderer(name)(reports, verbose=verbose) if name == "text" else renderer(name)(reports)
     if destination == "-":
         sys.stdout.write(text)
         return
@@ -478,17 +599,14 @@ def rules(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     isolated: IsolatedOpt = False,
+    output_format: ListFormatOpt = ListFormat.text,
 ) -> None:
     """List every rule: id, whether enabled, its thresholds in the active configuration, and why."""
-    from rich.table import Table
-
     from percediag.discovery import load_settings
     from percediag.rules import registry
 
     settings = load_settings(config, profile, set_, isolated=isolated)
-    table = Table(box=None, pad_edge=False, header_style="bold", title=f"Rules (profile {settings.profile})", title_justify="left")
-    for column in ("rule", "on", "severity", "thresholds", "reason"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for module in registry.modules():
         options = settings.rule(module.ID)
         for rule_id in (module.ids(settings) if hasattr(module, "ids") else [module.ID]):
@@ -500,8 +618,9 @@ def rules(
             elif rule_id.startswith("baseline.") and rule_id != module.ID:
                 baseline = settings.baselines[rule_id.split(".", 1)[1]]
                 severity, thresholds, reason = baseline.severity, f"R2 > {baseline.r2:g} ({baseline.label})", baseline.reason
-            table.add_row(rule_id, "yes" if options.enabled else "no", severity, thresholds, reason)
-    _console(Color.auto).print(table)
+            rows.append((rule_id, options.enabled, severity, thresholds, reason))
+    _listing(("rule", "enabled", "severity", "thresholds", "reason"), rows, output_format,
+             title=f"Rules (profile {settings.profile})", extra={"profile": settings.profile}, key="rules")
 
 
 def _thresholds(options) -> str:
@@ -526,44 +645,31 @@ def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. activat
 
 
 @app.command()
-def profiles() -> None:
+def profiles(output_format: ListFormatOpt = ListFormat.text) -> None:
     """List the bundled profiles and what each expects."""
-    from rich.table import Table
+    from percediag.settings import build_settings, configs_dir, profile_names, read_yaml
 
-    from percediag.settings import build_settings, profile_names
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("profile", "extends", "round", "head", "learning rate", "applied fixes (round)", "milestones", "baselines", "title"):
-        table.add_column(column, overflow="fold")
-    from percediag.settings import configs_dir, read_yaml
-
+    rows = []
     for name in profile_names():
         settings = build_settings(name)
         raw = read_yaml(configs_dir() / "profiles" / f"{name}.yaml")
         head = settings.rule("architecture.prediction_head")
         lr = settings.rule("architecture.learning_rate")
-        milestones = ", ".join(f"{e}:{v:g}" for e, v in settings.progression.milestones.items()) or "-"
-        baselines = ", ".join(f"{k} {b.r2:g}" for k, b in settings.baselines.items()) or "-"
-        applied = ", ".join(f"{fix} ({entry.round})" for fix, entry in sorted(settings.applied.items(), key=lambda i: i[1].round)) or "-"
-        table.add_row(name, raw.get("extends") or "-", str(settings.round) if settings.round is not None else "-",
-                      head.expected if head.enabled and head.expected else "-",
-                      f"{lr.expected:.1e}" if lr.enabled and lr.expected else "-", applied, milestones, baselines, settings.title)
-    _console(Color.auto).print(table)
+        applied = {fix: entry.round for fix, entry in sorted(settings.applied.items(), key=lambda i: i[1].round)}
+        rows.append((name, raw.get("extends"), settings.round, head.expected if head.enabled and head.expected else None,
+                     lr.expected if lr.enabled and lr.expected else None, applied,
+                     dict(settings.progression.milestones), {k: b.r2 for k, b in settings.baselines.items()}, settings.title))
+    _listing(("profile", "extends", "round", "head", "learning_rate", "applied_fixes", "milestones", "baselines", "title"),
+             rows, output_format)
 
 
 @app.command()
-def fixes() -> None:
+def fixes(output_format: ListFormatOpt = ListFormat.text) -> None:
     """List the fix catalog: id, cost, prior, the causes each addresses, and the change to make."""
-    from rich.table import Table
-
     from percediag.diagnose.tables import tables
 
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("fix", "cost", "prior", "addresses", "change"):
-        table.add_column(column, overflow="fold")
-    for fix in tables().fixes:
-        table.add_row(fix.id, fix.cost, f"{fix.prior:.2f}", ", ".join(fix.addresses), fix.change)
-    _console(Color.auto).print(table)
+    rows = [(fix.id, fix.cost, fix.prior, list(fix.addresses), fix.change) for fix in tables().fixes]
+    _listing(("fix", "cost", "prior", "addresses", "change"), rows, output_format)
 
 
 @app.command(name="config")
@@ -573,25 +679,52 @@ def show_config(
     set_: SetOpt = None,
     tried: TriedOpt = None,
     isolated: IsolatedOpt = False,
+    output_format: ListFormatOpt = ListFormat.text,
 ) -> None:
-    """Print the effective configuration, the configuration file used, and where each value came from."""
+    """Print the effective configuration, the configuration file used, and where each value came from.
+
+    Text is YAML (`key: value  # origin`, the header as comments): it loads back with any YAML reader."""
+    import yaml
+
     from percediag.discovery import discover, load_settings
 
     settings = load_settings(config, profile, set_, tried, isolated=isolated)
-    width = max((len(k) for k in settings.origins), default=10)
-    sys.stdout.write(f"profile: {settings.profile}\n")
     if settings.config_origin is not None:
         how = "--config" if config is not None else "discovered"
-        sys.stdout.write(f"config file: {settings.config_origin} ({how})\n")
+        file_line, config_file = f"{settings.config_origin} ({how})", str(settings.config_origin)
     elif isolated:
-        sys.stdout.write("config file: none (--isolated: discovery skipped)\n")
+        file_line, config_file = "none (--isolated: discovery skipped)", None
     else:
         searched = discover().searched
         span = f"{searched[0]}" + (f" up to {searched[-1]}" if len(searched) > 1 else "")
-        sys.stdout.write(f"config file: none (searched {span})\n")
-    for key in sorted(settings.origins):
-        value = " ".join(str(_lookup(settings, key)).split())
-        sys.stdout.write(f"{key:<{width}}  {value:<24}  # {settings.origins[key]}\n")
+        file_line, config_file = f"none (searched {span})", None
+    values = {key: _plain(_lookup(settings, key)) for key in sorted(settings.origins)}
+    if output_format is ListFormat.json:
+        import json
+
+        document = {"profile": settings.profile, "config_file": config_file,
+                    "values": {key: {"value": value, "origin": settings.origins[key]} for key, value in values.items()}}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
+    sys.stdout.write(f"# profile: {settings.profile}\n# config file: {file_line}\n")
+    width = max((len(k) for k in values), default=10)
+    for key, value in values.items():
+        # One flow-style mapping per line, its braces dropped: a valid `key: value` line whatever the value.
+        entry = yaml.safe_dump({key: value}, default_flow_style=True, width=1 << 30, sort_keys=False, allow_unicode=True).strip()[1:-1]
+        name, _, text = entry.partition(": ")
+        origin = " ".join(str(settings.origins[key]).split())
+        sys.stdout.write(f"{name + ':':<{width + 1}} {text:<24}  # {origin}\n")
+
+
+def _plain(value):
+    """A settings value as plain data (YAML and JSON): tuples as lists, enum-like objects as strings."""
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, (str, int, float)) else k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def _lookup(settings, dotted: str):

@@ -7,7 +7,7 @@ can always point at its evidence.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
@@ -291,6 +291,9 @@ class Fold(BaseModel):
 
 class Run(BaseModel):
     """One training run (a log may hold several appended runs)."""
+
+    # `model_summary` is a field, not pydantic API: older pydantic 2.x warns on the `model_` prefix.
+    model_config = ConfigDict(protected_namespaces=())
 
     index: int = 0
     line: int = 1

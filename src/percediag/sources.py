@@ -28,10 +28,12 @@ frame (what a reader sees) and is cut to that many characters, with a note.
 from __future__ import annotations
 
 import bisect
+import bz2
 import codecs
 import gzip
 import io
 import itertools
+import lzma
 import re
 import sys
 from array import array
@@ -96,6 +98,35 @@ _ANSI = re.compile(ANSI_PATTERN)
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 
 
+# Compressed input is recognised by its first bytes, whatever its name: gzip, bzip2, xz.
+MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
+_DECOMPRESS = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+# What reading a damaged file (compressed or not) raises.
+READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, lzma.LZMAError)
+
+
+def compression(head: bytes) -> str | None:
+    """`gzip`, `bz2` or `xz` when `head` (the first bytes of the input) starts with that format's magic, else None."""
+    return next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
+
+
+def _open_stream(stream: BinaryIO) -> BinaryIO:
+    """A binary stream, decompressed when its first bytes say so (peeked, or read and sought back)."""
+    head = b""
+    try:
+        if hasattr(stream, "peek"):
+            head = stream.peek(6)[:6]
+        elif stream.seekable():
+            position = stream.tell()
+            head = stream.read(6)
+            stream.seek(position)
+    except (OSError, ValueError):
+        head = b""
+    kind = compression(head)
+    # The wrapper never closes the stream it reads (stdin stays open).
+    return stream if kind is None else _DECOMPRESS[kind](stream, "rb")
+
+
 @dataclass
 class SourceStats:
     """What normalisation did, for the report."""
@@ -109,6 +140,8 @@ class SourceStats:
     ansi_lines: int = 0
     encoding: str = "utf-8"
     notes: list[str] = field(default_factory=list)
+    # Nothing but whitespace (or nothing at all) in the input: `check` refuses it as bad input.
+    blank: bool = False
 
     def note_bad_bytes(self) -> None:
         """Called by each decoding path when it is done."""
@@ -411,7 +444,7 @@ def strip_prefixes(lines: Iterable[tuple[int, str]], stats: SourceStats) -> Iter
 
 
 class LogSource:
-    """A readable log: a path, a gzip file, or a binary stream such as stdin."""
+    """A readable log: a path, a compressed file (gzip, bzip2, xz: known by its first bytes), or a binary stream such as stdin."""
 
     def __init__(self, name: str, opener, path: str | None = None) -> None:
         self.name = name
@@ -438,15 +471,23 @@ class LogSource:
                 raise InputError(f"{path}: is a directory, not a log file")
         except OSError as exc:  # an over-long name, a folder that may not be searched
             raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-        if path.suffix == ".gz":
-            return cls(str(path), lambda: gzip.open(path, "rb"))
+        if not path.is_file():
+            # A pipe or a device (`<(zcat run.log.gz)`, /dev/stdin): read once, its first bytes peeked.
+            return cls(str(path), lambda: _open_stream(open(path, "rb")))
+        try:
+            with open(path, "rb") as handle:
+                kind = compression(handle.read(6))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+        if kind is not None:
+            return cls(str(path), lambda: _DECOMPRESS[kind](path, "rb"))
         if path.suffix == ".ipynb":
             return NotebookSource(str(path), lambda: open(path, "rb"))
         return cls(str(path), lambda: open(path, "rb"), path=str(path))
 
     @classmethod
     def from_stream(cls, stream: BinaryIO, name: str = "<stdin>") -> LogSource:
-        return cls(name, lambda: stream)
+        return cls(name, lambda: _open_stream(stream))
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>") -> LogSource:
@@ -462,6 +503,7 @@ class LogSource:
     def _sniff(self, handle: BinaryIO) -> tuple[bytes, str]:
         """The first chunk (BOM removed) and the encoding; refuses binary data."""
         first = handle.read(CHUNK_SIZE)
+        self.stats.blank = len(first) < CHUNK_SIZE and not first.strip()
         encoding = "utf-8"
         if first.startswith(codecs.BOM_UTF8):
             self.stats.bom = True
@@ -485,7 +527,7 @@ class LogSource:
         try:
             first, encoding = self._sniff(handle)
             yield from strip_prefixes(self._decode_lines(handle, first, encoding), self.stats)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except READ_ERRORS as exc:
             raise InputError(f"{self.name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
         finally:
             self._close(handle)
@@ -504,7 +546,7 @@ class LogSource:
                 return parse_lines(lines, self.name)
             skip = len(codecs.BOM_UTF8) if self.stats.bom else 0
             return parse_bytes(handle, first, self.name, self.stats, path=self.path, skip=skip)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except READ_ERRORS as exc:
             raise InputError(f"{self.name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
         finally:
             self._close(handle)

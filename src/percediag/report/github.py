@@ -1,7 +1,12 @@
 """GitHub Actions: workflow-command annotations inside a group per report.
 
-`::error` for each failing finding, `::warning` for each warning, pointing
-at the log line of the evidence. Every string is cleaned of controls first
+At most one annotation per rule per log (its worst finding; the other folds
+named in the message), most important first: `::error` (fail) before
+`::warning` (warn), then by category (architecture ... log). A step shows at
+most ten of each kind, so a log never yields more than MAX_PER_KIND of
+either: the rest are named in one `::notice`. The full report goes to the
+job summary (`$GITHUB_STEP_SUMMARY`, as Markdown; see `cli`).
+Annotations point at the log line of the evidence. Every string is cleaned of controls first
 (`sanitize.clean`); then data is escaped (% CR LF), property values too
 (and : ,), as the runner's command syntax requires. The configuration files
 that shaped the report are named in a `::notice` after the group opens.
@@ -9,6 +14,7 @@ that shaped the report are named in a `::notice` after the group opens.
 
 from __future__ import annotations
 
+from percediag.findings import CATEGORY_ORDER
 from percediag.report.model import Report
 from percediag.report.sanitize import clean_model
 from percediag.report.sanitize import workflow_data as escape_data
@@ -25,6 +31,26 @@ def annotation(kind: str, message: str, *, file: str | None, line: int | None, t
     return f"::{kind} {','.join(props)}::{escape_data(message)}"
 
 
+MAX_PER_KIND = 10
+
+
+def _worst_per_rule(report: Report) -> list[tuple]:
+    """(finding, folds) for each rule with a fail or warn finding: its first worst finding and
+    every fold at that status, ordered fail before warn, then by category, then as reported."""
+    by_rule: dict[str, list] = {}
+    for finding in report.findings:
+        if finding.status in ("fail", "warn"):
+            by_rule.setdefault(finding.rule, []).append(finding)
+    chosen = []
+    for position, (rule, found) in enumerate(by_rule.items()):
+        status = "fail" if any(f.status == "fail" for f in found) else "warn"
+        worst = [f for f in found if f.status == status]
+        folds = sorted({f.fold for f in worst if f.fold is not None})
+        category = CATEGORY_ORDER.index(worst[0].category) if worst[0].category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+        chosen.append(((status != "fail", category, position), worst[0], folds))
+    return [(finding, folds) for _, finding, folds in sorted(chosen, key=lambda item: item[0])]
+
+
 def _one(report: Report) -> list[str]:
     counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
     file = None if report.source.startswith("<") else report.source
@@ -32,14 +58,26 @@ def _one(report: Report) -> list[str]:
     if report.config_files:
         out.append(annotation("notice", "configuration: " + ", ".join(report.config_files), file=None, line=None,
                               title="percediag configuration"))
-    for finding in report.findings:
-        if finding.status not in ("fail", "warn"):
+    shown = {"error": 0, "warning": 0}
+    left: dict[str, list[str]] = {"error": [], "warning": []}
+    for finding, folds in _worst_per_rule(report):
+        kind = "error" if finding.status == "fail" else "warning"
+        if shown[kind] >= MAX_PER_KIND:
+            left[kind].append(finding.rule)
             continue
+        shown[kind] += 1
         where = report.locations.get(finding.lines[0]) if finding.lines else None
-        fold = f"fold {finding.fold}: " if finding.fold is not None else ""
+        if len(folds) > 1:
+            fold = f"folds {', '.join(map(str, folds))} (fold {finding.fold} shown): "
+        else:
+            fold = f"fold {finding.fold}: " if finding.fold is not None else ""
         message = f"{fold}{finding.message}" + (f" ({where})" if where else "")
-        out.append(annotation("error" if finding.status == "fail" else "warning", message, file=file,
-                              line=finding.lines[0] if finding.lines and not where else None, title=finding.rule))
+        out.append(annotation(kind, message, file=file, line=finding.lines[0] if finding.lines and not where else None,
+                              title=finding.rule))
+    for kind, word in (("error", "failing"), ("warning", "warning")):
+        if left[kind]:
+            out.append(annotation("notice", f"{len(left[kind])} more {word} rule(s) not annotated: {', '.join(left[kind])}"
+                                  " (see the job summary or the text report)", file=file, line=None, title="percediag: more findings"))
     top = next((f for f in report.fixes if f.rank == 1), None)
     if top is not None:
         out.append(annotation("notice", f"next fix: {top.id}: {top.change} Why: {top.reason}", file=file, line=None,

@@ -1,7 +1,11 @@
 """SARIF 2.1.0: the rule table as the driver's `rules`, each warn/fail finding as a `result`.
 
-Results point at the log (`artifactLocation.uri`) and the evidence line
-(`region.startLine`); a notebook's cell and line are added to the message.
+Results point at the log (`artifactLocation.uri`, relative to the working
+folder with `uriBaseId` `%SRCROOT%` when the log lies under it, else an
+absolute `file:` URI) and the evidence line (`region.startLine`); a
+notebook's cell and line are added to the message. Levels follow status:
+fail -> error, warn -> warning, missing -> note; each rule's
+`defaultConfiguration.level` is its severity in the profile.
 The run's `properties` hold the profile, the status and `configFiles`, the
 configuration files that shaped the report. Every string is cleaned of
 controls first (`sanitize`); the rule documentation keeps its line breaks.
@@ -18,10 +22,24 @@ from percediag.report.model import Report
 from percediag.report.sanitize import clean, clean_model
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVELS = {"fail": "error", "warn": "warning"}
+LEVELS = {"fail": "error", "warn": "warning", "missing": "note"}
+SRCROOT = "%SRCROOT%"
 
 
-def _rule_descriptor(rule_id: str) -> dict:
+def _severity(settings, rule_id: str) -> str:
+    """The rule's severity in the profile (`fail` or `warn`); a baseline has its own."""
+    from percediag.rules import registry
+
+    if rule_id.startswith("baseline.") and rule_id.split(".", 1)[1] in settings.baselines:
+        return settings.baselines[rule_id.split(".", 1)[1]].severity
+    module = registry.module_for(rule_id)
+    try:
+        return settings.rule(module.ID if module else rule_id).severity
+    except Exception:  # a rule the profile does not configure
+        return "fail"
+
+
+def _rule_descriptor(rule_id: str, severity: str = "fail") -> dict:
     from percediag.rules import registry
 
     module = registry.module_for(rule_id)
@@ -33,16 +51,29 @@ def _rule_descriptor(rule_id: str) -> dict:
         "shortDescription": {"text": first},
         "fullDescription": {"text": clean(doc, multiline=True)},
         "help": {"text": f"percediag explain {rule_id}"},
-        "defaultConfiguration": {"level": "error"},
+        "defaultConfiguration": {"level": LEVELS.get(severity, "error")},
     }
 
 
-def _uri(source: str) -> str:
+def _artifact(source: str) -> dict:
+    """The log's artifactLocation: relative to the working folder (`%SRCROOT%`) when it lies under it."""
     if source.startswith("<"):
-        return "stdin"
+        return {"uri": "stdin"}
     path = Path(source)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(Path.cwd())
+        except (ValueError, OSError):  # outside the working folder (or no working folder)
+            return {"uri": path.as_uri()}
     # A relative reference percent-encoded like the absolute one (a space, `<`, `:` in a name).
-    return quote(path.as_posix(), safe="/") if not path.is_absolute() else path.as_uri()
+    return {"uri": quote(path.as_posix(), safe="/"), "uriBaseId": SRCROOT}
+
+
+def _srcroot() -> dict:
+    try:
+        return {SRCROOT: {"uri": Path.cwd().as_uri() + "/"}}
+    except OSError:
+        return {}
 
 
 def render(reports: list[Report]) -> str:
@@ -51,7 +82,8 @@ def render(reports: list[Report]) -> str:
 
     runs = []
     for report in map(clean_model, reports):
-        rule_ids = registry.rule_ids(build_settings(report.profile))
+        settings = build_settings(report.profile)
+        rule_ids = registry.rule_ids(settings)
         rule_ids += [f.rule for f in report.findings if f.rule not in rule_ids]
         index = {rule: i for i, rule in enumerate(rule_ids)}
         results = []
@@ -61,7 +93,7 @@ def render(reports: list[Report]) -> str:
             text = finding.message if finding.fold is None else f"fold {finding.fold}: {finding.message}"
             if finding.lines and finding.lines[0] in report.locations:
                 text += f" ({report.locations[finding.lines[0]]})"
-            location = {"physicalLocation": {"artifactLocation": {"uri": _uri(report.source)}}}
+            location = {"physicalLocation": {"artifactLocation": _artifact(report.source)}}
             if finding.lines:
                 location["physicalLocation"]["region"] = {"startLine": finding.lines[0]}
             results.append({
@@ -74,7 +106,8 @@ def render(reports: list[Report]) -> str:
             })
         runs.append({
             "tool": {"driver": {"name": "percediag", "version": __version__, "semanticVersion": __version__,
-                                "rules": [_rule_descriptor(rule) for rule in rule_ids]}},
+                                "rules": [_rule_descriptor(rule, _severity(settings, rule)) for rule in rule_ids]}},
+            "originalUriBaseIds": _srcroot(),
             "results": results,
             "properties": {"profile": report.profile, "status": report.status, "configFiles": report.config_files},
         })
