@@ -171,6 +171,8 @@ def _sources(paths: list[str]):
         paths = ["-"]
     for path in paths:
         if path == "-":
+            if sys.stdin is None:
+                raise UsageError("-: standard input is closed")
             yield LogSource.from_stream(sys.stdin.buffer, "<stdin>")
         else:
             yield LogSource.from_path(path)
@@ -195,7 +197,7 @@ def check(
     isolated: IsolatedOpt = False,
 ) -> None:
     """Judge a training log against the active profile and rank the next fixes."""
-    from percediag.discovery import load_recipe
+    from percediag.discovery import config_candidates, load_recipe
     from percediag.outputs import Inputs, distinct
     from percediag.pipeline import check_log, history_inputs, parse_source, select_runs, settings_for
 
@@ -212,6 +214,8 @@ def check(
         for path in history or []:
             inputs.add(path, "the --history file")
         inputs.add(recipe.config_file, "the configuration file in use")
+        for candidate in config_candidates():
+            inputs.add(candidate, "a configuration file of this project")
         for destination in files:
             inputs.refuse(destination, "--output")
         distinct(files, "--output")
@@ -388,7 +392,7 @@ def history(
 
     from percediag.compare.history import History
     from percediag.compare.summary import summarise
-    from percediag.discovery import load_recipe
+    from percediag.discovery import config_candidates, load_recipe
     from percediag.pipeline import check_log, parse_source, rounds_file, settings_for
     from percediag.sources import LogSource
 
@@ -417,6 +421,8 @@ def history(
         for path in paths:
             inputs.add(path, "the input log")
         inputs.add(recipe.config_file, "the configuration file in use")
+        for candidate in config_candidates():
+            inputs.add(candidate, "a configuration file of this project")
         inputs.refuse(str(write_rounds), "--write-rounds")
     milestones = sorted({5, 10, 20, *settings.progression.milestones})
     logs = [parse_source(LogSource.from_path(p)) for p in paths]
@@ -516,6 +522,7 @@ def _seconds(option: str, value: float | None, positive: bool = False) -> None:
 def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Path | None) -> None:
     """--tee never opens (and so truncates) a file the watch reads: the followed log, a file the
     command names (`tail -f train.log`, `--log=train.log`, its script), the configuration in use."""
+    from percediag.discovery import config_candidates
     from percediag.outputs import Inputs
 
     inputs = Inputs()
@@ -527,6 +534,8 @@ def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Pa
     else:
         inputs.add(target[0], "the log being followed")
     inputs.add(config_file, "the configuration file in use")
+    for candidate in config_candidates():
+        inputs.add(candidate, "a configuration file of this project")
     inputs.refuse(str(tee), "--tee")
     if not command_mode:
         raise UsageError("--tee copies a command's output: use it with `watch --tee FILE -- COMMAND ...`")
@@ -867,6 +876,12 @@ def main() -> None:
         sys.stdout = _Closed("standard output", 1)
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")
+    # A terminal or pipe that cannot encode a character of a log (PYTHONIOENCODING=ascii) gets an
+    # escape for it, not an internal error and no verdict.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     sys.stdout = _Stdout(sys.stdout)
     code = EXIT_OK
     try:

@@ -53,6 +53,21 @@ def discover(start: Path | None = None) -> Discovery:
                           "(give --config FILE, or --isolated)") from exc
 
 
+def config_candidates(start: Path | None = None) -> list[Path]:
+    """Every configuration file discovery could read from `start` up to the project's end, used or
+    not (`--isolated`, `-c`, a pyproject without the table): outputs must never overwrite them."""
+    try:
+        here = (start or Path.cwd()).resolve()
+    except OSError:
+        return []
+    found: list[Path] = []
+    for directory in (here, *here.parents):
+        found += [directory / name for name in (*CONFIG_NAMES, PYPROJECT) if (directory / name).is_file()]
+        if found or (directory / ".git").exists():
+            return found
+    return found
+
+
 def _search(here: Path) -> Discovery:
     result = Discovery()
     for directory in (here, *here.parents):
