@@ -42,3 +42,9 @@ def test_closed_stdin_is_one_line():
     result = subprocess.run(f"{sys.executable} -m percediag check - <&-", shell=True, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, timeout=60)
     assert result.returncode == 2 and "standard input is closed" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_set_profile_is_refused_not_ignored(tmp_path):
+    result = run(["check", str(REAL / "round5.log"), "--set", "profile=round6"], tmp_path)
+    assert result.returncode == 2 and "choose the profile with --profile" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -573,6 +573,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key:
         raise ConfigError(f"--set {text}: expected KEY=VALUE")
+    if key == "profile":
+        # The profile picks the chain the values merge into; --set cannot change it afterwards.
+        raise ConfigError(f"--set {text}: choose the profile with --profile (or profile: in the configuration)")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
