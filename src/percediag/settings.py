@@ -503,6 +503,9 @@ class SettingsRecipe:
     tried: list[str] | None = None
     history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     config_file: Path | None = None  # the file user_config was read from (outputs must never overwrite it)
+    # Settings already built, by profile and history: many logs of one round (check, history,
+    # watch's re-judging) read and validate the profile chain once.
+    _built: dict[tuple[str | None, str], Settings] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.profile is None and self.user_config is not None and self.user_config[1].get("profile") is not None:
@@ -511,7 +514,10 @@ class SettingsRecipe:
             raise ConfigError(f"{self.profile_origin}: profile: expected a profile name")
 
     def build(self, profile: str | None = None) -> Settings:
-        return build_settings(self.profile or profile, self.user_config, self.overrides, self.tried, self.history)
+        key = (self.profile or profile, repr(self.history))
+        if key not in self._built:
+            self._built[key] = build_settings(self.profile or profile, self.user_config, self.overrides, self.tried, self.history)
+        return self._built[key]
 
 
 def _nest(key: str, value: Any, current: dict[str, Any]) -> dict[str, Any]:

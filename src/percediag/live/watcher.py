@@ -23,7 +23,7 @@ from percediag.parsers import Parser
 from percediag.diagnose.profile_choice import choose
 from percediag.pipeline import check_log
 from percediag.report.model import Report
-from percediag.settings import Settings, SettingsRecipe
+from percediag.settings import SettingsRecipe
 
 FINAL_ONLY_RULES = {"run.complete", "log.no_data"}
 _BAD = {"warn", "fail"}
@@ -45,7 +45,6 @@ class Watcher:
     def __init__(self, recipe: SettingsRecipe, emit: Callable[[dict], None], name: str) -> None:
         # The profile is chosen as `check` chooses it: the round the log names, once it names one.
         self.recipe = recipe
-        self._settings: dict[str, Settings] = {}
         self.emit = emit
         self.name = name
         self.report: Report | None = None
@@ -83,9 +82,7 @@ class Watcher:
             log = self.parser.snapshot()
         index = len(log.runs) - 1
         choice = choose(log.runs[index], self.recipe.profile, self.recipe.profile_origin, self.name)
-        if choice.profile not in self._settings:
-            self._settings[choice.profile] = self.recipe.build(choice.profile)
-        report = check_log(log, self._settings[choice.profile], index, choice=choice)
+        report = check_log(log, self.recipe.build(choice.profile), index, choice=choice)
         self.report = report
         run = report.records
         run_over = final or run.aggregate is not None
