@@ -58,10 +58,10 @@ def test_the_profile_is_the_round_the_log_names(log, profile, why):
 
 def test_a_later_round_gets_the_latest_bundled_round_before_it(tmp_path):
     text = (REAL / "round6.log").read_text().replace("TRAINING CONFIGURATION (SOTA - ROUND 6)",
-                                                     "TRAINING CONFIGURATION (SOTA - ROUND 8: SLICE SAMPLING)")
+                                                     "TRAINING CONFIGURATION (SOTA - ROUND 11)")
     report = check(text)
-    assert report.profile == "round6"
-    assert "Round 8" in report.profile_reason and "round6 is the latest before it" in report.profile_reason
+    assert report.profile == "round9"
+    assert "Round 11" in report.profile_reason and "round9 is the latest before it" in report.profile_reason
 
 
 def test_an_explicit_profile_wins_and_says_so(tmp_path):
@@ -183,8 +183,8 @@ def test_an_early_round_does_not_escalate():
 
 
 def test_the_run_counts_as_the_round_it_names_not_its_profile_round():
-    """Round 8 judged with round6: Rounds 1-6 were before it, Round 6 with no recorded R2 included."""
-    text = (REAL / "round6.log").read_text().replace("(SOTA - ROUND 6)", "(SOTA - ROUND 8: SLICE SAMPLING)")
+    """Round 7 judged with round6: Rounds 1-6 were before it, Round 6 with no recorded R2 included."""
+    text = (REAL / "round6.log").read_text().replace("(SOTA - ROUND 6)", "(SOTA - ROUND 7)")
     report = check(text)
     assert report.profile == "round6" and "7 rounds in a row (Rounds 1-6 as the replica" in report.escalation.reason
 

@@ -38,6 +38,14 @@ _COLLAPSED = re.compile(r"(\d{1,4})/(\d{1,4}) dimensions collapsed(?:\s*\(std\s*
 _HEALTHY_DIMS = re.compile(r"All (\d{1,4}) dimensions have healthy variance")
 _STD_VALUE = re.compile(r"std\s*=\s*(" + NUM + r")")
 
+# The model's own forward(diagnose=True) lines inside the check (Round 13 on): a
+# `[Baseline+Beat DIAGNOSE]` header, `name: mean=..., std=...` lines, the beat
+# attention entropy, the contractor's branch weights, the final attention's softmax.
+_DIAGNOSE = re.compile(r"\[([\w+ ]{1,40}?) DIAGNOSE\]")
+_DIAG_PAIRS = re.compile(r"^\s{0,12}([A-Za-z_][\w ]{0,30}?):\s{0,12}(\w{1,20}=" + NUM + r"(?:,\s{0,4}\w{1,20}=" + NUM + r"){0,3})\s*$")
+_DIAG_ENTROPY = re.compile(r"(\w{1,40}) entropy:\s*(" + NUM + r")")
+_DIAG_CONTRACTOR = re.compile(r"contractor weights - LSTM:\s*(" + NUM + r"),\s*Beat:\s*(" + NUM + r")")
+
 _STAT_FIELDS = {
     "Targets": ("target_mean", "target_std"),
     "Predictions": ("pred_mean", "pred_std"),
@@ -130,6 +138,33 @@ class ActivationBlock(Block):
                 if bounds:
                     self._set("pred_min", to_float(bounds.group(1)), lineno)
                     self._set("pred_max", to_float(bounds.group(2)), lineno)
+            return Feed.TAKEN
+        return self._take_diagnose(lineno, text)
+
+    def _take_diagnose(self, lineno: int, text: str) -> Feed | None:
+        """A line of the model's own diagnose output; its values keyed `NAME_FIELD` (lstm_out_std)."""
+        rec = self.record
+        if match := _DIAGNOSE.search(text):
+            if rec.diagnose_model is None:
+                rec.diagnose_model = match.group(1)
+            return Feed.TAKEN
+        if match := _DIAG_CONTRACTOR.search(text):
+            for key, value in (("contractor_lstm", match.group(1)), ("contractor_beat", match.group(2))):
+                rec.diagnose[key] = to_float(value)
+                rec.lines[f"diagnose.{key}"] = lineno
+            return Feed.TAKEN
+        if match := _DIAG_ENTROPY.search(text):
+            key = f"{match.group(1).lower()}_entropy"
+            rec.diagnose[key] = to_float(match.group(2))
+            rec.lines[f"diagnose.{key}"] = lineno
+            return Feed.TAKEN
+        if match := _DIAG_PAIRS.match(text):
+            name = "_".join(match.group(1).lower().split())
+            for field, value in _PAIR.findall(match.group(2)):
+                key = f"{name}_{field}"
+                if key not in rec.diagnose:  # the first print of a name is the diagnose pass's
+                    rec.diagnose[key] = to_float(value)
+                    rec.lines[f"diagnose.{key}"] = lineno
             return Feed.TAKEN
         return None
 

@@ -24,6 +24,8 @@ WHOLE_LINE = re.compile(r"^\s*FOLD \d{1,4}/\d{1,4}\s*$")
 _HEADER = re.compile(r"FOLD (\d{1,4})/(\d{1,4})")
 _RULE = re.compile(r"^\s*={10,}\s*$")
 _SAMPLES = re.compile(r"Train samples:\s*(\d{1,9})\s*\|\s*Val samples:\s*(\d{1,9})")
+# From Round 8 on the header counts slices instead of samples.
+_SLICES = re.compile(r"Train slices:\s*(\d{1,9})\s*\|\s*Val slices:\s*(\d{1,9})")
 _BATCH = re.compile(r"Batch size:\s*(\d{1,9})\s*\|\s*Max epochs:\s*(\d{1,9})(?:\s*\|\s*Early stop patience:\s*(\d{1,9}))?")
 _PARAMS = re.compile(r"Model parameters:\s*(\S+)")
 
@@ -44,6 +46,10 @@ class FoldHeaderBlock(Block):
         if match := _SAMPLES.search(text):
             rec.train_samples, rec.val_samples = int(match.group(1)), int(match.group(2))
             rec.lines["samples"] = lineno
+            return Feed.TAKEN
+        if match := _SLICES.search(text):
+            rec.train_slices, rec.val_slices = int(match.group(1)), int(match.group(2))
+            rec.lines["slices"] = lineno
             return Feed.TAKEN
         if match := _BATCH.search(text):
             rec.batch_size, rec.max_epochs = int(match.group(1)), int(match.group(2))

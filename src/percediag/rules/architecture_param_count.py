@@ -6,7 +6,10 @@ resort). When the profile names the previous round's count and the expected
 change (`previous`, `expected_delta`, `delta_tolerance`), the count must
 differ from the previous round by that much; when it names an `expected`
 count, it must match within `tolerance`. The seed's placeholder
-`~X,XXX,XXX` is "not reported".
+`~X,XXX,XXX` is "not reported". Those counts are the full HAN's: a run of
+another model (Round 13's incremental models, named by `TRAINING: NAME`)
+is compared with its own count under `models: {NAME: {expected: N}}`, and
+is `missing` when the profile records none.
 
 Why: the seed's first check: "Model parameters: should be ~200k less than
 Round 4". A count that did not move means the round's fix is not active.
@@ -23,10 +26,11 @@ passes: 204,288 fewer than Round 4.
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from percediag.findings import Finding
 from percediag.model import Run
+from percediag.rules.base import HAN_TYPES, model_name
 from percediag.settings import RuleOptions, Settings
 
 ID = "architecture.param_count"
@@ -34,7 +38,17 @@ CATEGORY = "architecture"
 ORDER = 2
 
 
+class ModelCount(BaseModel):
+    """The recorded count of one model type other than the full HAN (Round 13's incremental models)."""
+
+    model_config = ConfigDict(extra="forbid")
+    expected: int = Field(ge=0)
+    tolerance: int = Field(0, ge=0)
+    reason: str = ""
+
+
 class Options(RuleOptions):
+    models: dict[str, ModelCount] = Field(default_factory=dict)
     expected: int | None = None
     tolerance: int = 0
     previous: int | None = None
@@ -63,6 +77,17 @@ def reported_counts(run: Run) -> list[tuple[int, int]]:
 
 
 def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+    model = model_name(run)
+    if model is not None and model not in HAN_TYPES:
+        # The profile's counts are the full HAN's: another model is judged by its own recorded count, or not at all.
+        recorded = options.models.get(model)
+        if recorded is None:
+            return [Finding(rule=ID, category=CATEGORY, status="missing", expected=f"a recorded count for model {model}",
+                            message=f"the run trained model {model}; the profile records no parameter count for it "
+                                    "(its counts are the full HAN's), so none is compared")]
+        options = options.model_copy(update={"expected": recorded.expected, "tolerance": recorded.tolerance,
+                                             "previous": None, "expected_delta": None,
+                                             "reason": recorded.reason or options.reason})
     counts = reported_counts(run)
     approximate = False
     if not counts and run.model_summary is not None and run.model_summary.total_params:

@@ -3,7 +3,9 @@
 What it checks: `Prediction head: 512->128, 128->19` in the activation
 check (the Linear layers, in order) against the profile's `expected` head.
 All folds must agree. Trainers before Round 5 do not print the head: the
-rule is then `missing`, never assumed.
+rule is then `missing`, never assumed. Round 13's incremental models
+(`TRAINING: baseline_beat`) have no such head: `missing`, said to be
+not applicable.
 
 Why: each round changed what "correct" means. Round 5 expected
 `512->128, 128->19` (a misreading of `final_fc_size`); the reference
@@ -25,6 +27,7 @@ from pydantic import field_validator
 from percediag.findings import Finding
 from percediag.model import Run
 from percediag.parsers.activation import parse_head
+from percediag.rules.base import HAN_TYPES, model_name
 from percediag.settings import RuleOptions, Settings
 
 ID = "architecture.prediction_head"
@@ -53,6 +56,10 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     seen = [(f.activation.prediction_head, f.activation.lines["prediction_head"], f.activation)
             for f in run.folds if f.activation is not None and f.activation.prediction_head]
     if not seen:
+        model = model_name(run)
+        if model is not None and model not in HAN_TYPES:
+            return [Finding(rule=ID, category=CATEGORY, status="missing", expected=want,
+                            message=f"not applicable: the run trained model {model}, which prints no HAN prediction head")]
         return [Finding(rule=ID, category=CATEGORY, status="missing", expected=want,
                         message="no 'Prediction head:' line (trainers before Round 5 do not print it)")]
     heads = {show(head) for head, _, _ in seen}

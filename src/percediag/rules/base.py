@@ -117,3 +117,50 @@ def activation_range_rule(
                                 expected=expected, lines=lines, message=with_disagreement(message, tag), trainer_tag=tag,
                                 direction=outside(value, options, status)))
     return findings
+
+
+# -- later rounds: which model ran, and which diagnostic blocks apply to it --
+
+# Model types whose forward pass the trainer's DiagnosticCallback knows (it is keyed on han_encoder).
+HAN_TYPES = ("han",)
+
+
+def model_name(run: Run) -> str | None:
+    """The model the run trained: the training header's type, else what the activation check shows.
+
+    A `[Baseline+Beat DIAGNOSE]` block means the baseline-plus-beat model; a
+    prediction head line means the full HAN (the incremental models have none).
+    """
+    if run.model_type is not None and run.model_type.name:
+        return run.model_type.name
+    for fold in run.folds:
+        check = fold.activation
+        if check is None:
+            continue
+        if check.diagnose_model:
+            label = check.diagnose_model.lower().replace("+", "_")
+            return {"baseline_beat": "baseline_beat", "baseline_beat_measure": "baseline_beat_measure",
+                    "baseline": "baseline"}.get(label, label)
+        if check.prediction_head:
+            return "han"
+    return None
+
+
+def summary_blind(summary, model: str | None) -> str | None:
+    """Why a DIAGNOSTIC SUMMARY says nothing of this model, or None when it applies.
+
+    The callback fills only `input` for a model it does not know and prints
+    0 for every other stage: zeros from the diagnostic, not a collapse.
+    """
+    if model is not None and model not in HAN_TYPES:
+        return f"model {model}: the trainer's DiagnosticCallback only knows the full HAN"
+    rest = [s.std for s in summary.stages if s.stage != "input"]
+    if rest and all(value == 0 for value in rest):
+        return "every stage but the input prints exactly 0: the callback did not recognise the model"
+    return None
+
+
+def judged_summaries(fold: Fold, run: Run):
+    """(the summary to judge, every non-sanity summary) of a fold: the last one after the sanity check."""
+    usable = [d for d in fold.diagnostics if d.phase != "sanity"] or list(fold.diagnostics)
+    return (usable[-1] if usable else None), usable

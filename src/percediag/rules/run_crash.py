@@ -9,6 +9,13 @@ Why: a crashed run's numbers stop where it stopped; everything after it in
 the criteria is unknown. The exception line is usually the fix (the
 Round 6 notebook crashed on `unexpected keyword argument 'final_hidden'`).
 
+A traceback after every fold so far finished training (Round 13: the
+best checkpoint reloaded into the wrong class once training ended) is
+reported as a crash after training: what the run printed before it is
+judged as usual, and its evidence (`run.crash:crashed_after_training`)
+points at the post-training step, not at the training: fixing it does
+not come before what the training numbers say.
+
 Example (round6-startup-crash.log):
 
     TypeError: PercePianoVNetModule.__init__() got an unexpected keyword argument 'final_hidden'
@@ -37,9 +44,19 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
             return [Finding(rule=ID, category=CATEGORY, status="warn", value=crash.exception, lines=[crash.line, line],
                             expected="no crash", message="interrupted by the user (KeyboardInterrupt), not a crash",
                             direction="interrupted")]
+        what = crash.exception or "traceback without exception line"
+        direction = "crashed"
+        if crash.after_training:
+            # Its own evidence: the fix is the post-training step, not the training (causes.yaml).
+            direction = "crashed_after_training"
+            # Training finished first: every number before the crash was printed by a complete run and is judged.
+            done = sum(1 for f in run.folds if f.finished)
+            what = (f"crashed after training ({done} fold(s) trained to the end; the results printed before it are "
+                    f"judged, the steps after it did not run): {what}")
+        else:
+            what = f"crashed: {what}"
         return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=crash.exception, expected="no crash",
-                        lines=[crash.line, line], message=f"crashed: {crash.exception or 'traceback without exception line'}",
-                        direction="crashed")]
+                        lines=[crash.line, line], message=what, direction=direction)]
     if interrupts:
         return [Finding(rule=ID, category=CATEGORY, status="warn", value="interrupted", expected="no crash",
                         lines=[interrupts[-1].line], message=f"interrupted by the user: {interrupts[-1].text}",

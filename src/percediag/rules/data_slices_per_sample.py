@@ -1,0 +1,56 @@
+"""data.slices_per_sample: slice sampling gives more than one slice per sample.
+
+What it checks: the training set's `KFold Dataset: ... slices=N (R/sample)`
+lines (else the data check's `Avg slices per sample`) show at least `min`
+slices per sample.
+
+Why: Round 8 added slice sampling (`make_slicing_indexes_by_measure`) so
+that each performance yields several training windows. With `slice_len`
+5000 and every sample shorter than that, it returns one slice per sample:
+the sampling is in place but does nothing (Round 9 and 13: 1.0/sample;
+the real data's 51-413 notes per sample give the same). The minimum is a
+judgement call: anything above 1.0 shows slicing took effect.
+
+Example (round9.log, line 126):
+
+    KFold Dataset: fold=1, mode=train, samples=22, slices=22 (1.0/sample)
+
+warns: 1.0 slices per sample, below 1.1.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from percediag.findings import Finding
+from percediag.model import Run
+from percediag.rules.base import range_status
+from percediag.settings import RangeOptions, Settings
+
+ID = "data.slices_per_sample"
+CATEGORY = "data"
+ORDER = 1
+
+
+class Options(RangeOptions):
+    required: bool = False
+
+
+def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+    expected = options.describe()
+    rows = [(s.slices / s.samples, s.line) for s in run.slices if s.mode == "train" and s.samples]
+    if not rows and run.data_check is not None and run.data_check.per_sample is not None:
+        rows = [(run.data_check.per_sample, run.data_check.lines.get("per_sample", run.data_check.line))]
+    if not rows:
+        if not options.required:
+            return []
+        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
+                        message="no slice counts in the log (slice sampling prints them from Round 8 on)")]
+    value, line = min(rows)
+    status = range_status(value, options)
+    lines = sorted({line for _, line in rows})[:4]
+    if status == "pass":
+        return [Finding(rule=ID, category=CATEGORY, status="pass", value=round(value, 3), expected=expected, lines=lines,
+                        message=f"{value:.2f} training slices per sample")]
+    return [Finding(rule=ID, category=CATEGORY, status=status, value=round(value, 3), expected=expected, lines=lines,
+                    direction="below", message=f"{value:.2f} training slices per sample, below {expected}: {options.reason}")]

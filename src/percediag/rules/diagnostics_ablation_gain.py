@@ -1,0 +1,76 @@
+"""diagnostics.ablation_gain: the hierarchy adds R2, against the baseline it should be compared with.
+
+What it checks: the run's last hierarchy ablation (the post-training
+`MANUAL ABLATION TEST`, else the last `[ABLATION]` group after the sanity
+check) gains at least `min` R2 over its ablated model (`warn_min` to `min`:
+warn). The paper's hierarchy adds `paper_gain` (score alignment +0.119 and
+HAN +0.093). When the ablated model is the full model with its hierarchy
+zeroed, not a separately trained Bi-LSTM baseline, a second finding says
+the comparison is against the wrong baseline (direction `zeroed`): zeroing
+the beat and measure outputs of a model trained with them measures
+something else than the paper's gain, as the Round 13 trainer itself warns.
+
+Why: the HAN's reason to exist is its hierarchy gain; a gain near 0 means
+the beat and measure levels are not learning (Round 9: +0.006 at epoch 0,
++0.025 after training). The bounds are judgement calls: `min` is the
+paper's HAN share of the gain, `warn_min` the trainer's own [WARNING] line.
+
+Example (round9.log, lines 273-277):
+
+    [ABLATION] Hierarchy gain: +0.0060
+
+fails: hierarchy gain +0.0060 below 0.05 (the paper's hierarchy adds +0.212).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from percediag.findings import Finding
+from percediag.model import Run
+from percediag.rules.base import range_status
+from percediag.settings import RangeOptions, Settings
+
+ID = "diagnostics.ablation_gain"
+CATEGORY = "diagnostics"
+ORDER = 4
+
+
+class Options(RangeOptions):
+    paper_gain: float = Field(description="what the paper's hierarchy adds (score alignment + HAN)")
+    wrong_baseline_severity: str = Field(default="warn", pattern="^(warn|fail)$")
+    required: bool = False
+
+
+def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+    post = run.post_ablation if run.post_ablation is not None and run.post_ablation.gain is not None else None
+    in_training = [a for f in run.folds for a in f.ablations if a.gain is not None]
+    usable = [a for a in in_training if a.phase != "sanity"] or in_training
+    ablation = post or (usable[-1] if usable else None)
+    expected = f"gain >= {options.min:g} (paper: +{options.paper_gain:g})"
+    if ablation is None:
+        if not options.required and not run.post_ablation and not in_training:
+            return []
+        skipped = run.post_ablation.line if run.post_ablation is not None else None
+        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected, lines=[skipped] if skipped else [],
+                        message="no ablation result (the post-training test did not run)" if skipped else "no ablation result")]
+    where = "post-training ablation" if ablation is post else f"ablation at epoch {ablation.epoch}"
+    lines = sorted(set(ablation.lines.values()))[:4] or [ablation.line]
+    status = range_status(ablation.gain, options)
+    detail = (f"hierarchy gain {ablation.gain:+.4f} ({where}: full {ablation.full_r2:+.4f} vs {ablation.baseline or 'ablated'} "
+              f"{ablation.ablated_r2:+.4f})" if ablation.full_r2 is not None and ablation.ablated_r2 is not None
+              else f"hierarchy gain {ablation.gain:+.4f} ({where})")
+    findings = []
+    if status == "pass":
+        findings.append(Finding(rule=ID, category=CATEGORY, status="pass", value=ablation.gain, expected=expected, lines=lines,
+                                message=f"{detail}, at least {options.min:g}"))
+    else:
+        findings.append(Finding(rule=ID, category=CATEGORY, status=status, value=ablation.gain, expected=expected, lines=lines,
+                                direction="below", message=f"{detail}, below {options.min:g} (the paper's hierarchy adds "
+                                                           f"+{options.paper_gain:g}): {options.reason}"))
+    if ablation.zeroed:
+        findings.append(Finding(rule=ID, category=CATEGORY, status=options.wrong_baseline_severity, value=ablation.baseline,
+                                expected="a separately trained Bi-LSTM baseline", lines=lines[:2], direction="zeroed",
+                                message=f"the {where} compares with the same model, hierarchy zeroed ({ablation.baseline or 'ablated'}), "
+                                        "not a separately trained Bi-LSTM: its gain is not the paper's"))
+    return findings

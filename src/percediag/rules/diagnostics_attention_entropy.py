@@ -1,0 +1,86 @@
+"""diagnostics.attention_entropy: the hierarchy's attention is not uniform.
+
+What it checks: the beat and measure attention entropy of each fold's last
+diagnostic summary after the sanity check (normalised: 0 = all weight on
+one position, 1.000 = uniform) is at most `max`. For a model the
+DiagnosticCallback does not know (its summary prints 0.000), the model's
+own `beat_attention entropy` diagnose line is judged instead.
+
+Why: attention at entropy 1.000 weights every note alike, so the beat and
+measure nodes are plain averages and the hierarchy adds nothing; the
+softmax is then flat and passes almost no gradient to the attention's
+context vectors. Round 9 prints 1.000 for both at every epoch. The bound
+is a judgement call: the callback's softmax runs over the padded axis
+without temperature, so even learned attention reads close to 1; 0.98
+separates "flat" from "slightly shaped" on the logs at hand (Round 13's
+baseline_beat model, with temperature 0.5, reads 0.942).
+
+Example (round9.log, line 262):
+
+    Beat attention:    1.000
+
+fails: beat attention entropy 1.000 above 0.98 (uniform attention).
+"""
+
+from __future__ import annotations
+
+from percediag.findings import Finding
+from percediag.model import Run
+from percediag.rules.base import judged_summaries, model_name, range_status, summary_blind
+from percediag.settings import RangeOptions, Settings
+from pydantic import Field
+
+ID = "diagnostics.attention_entropy"
+CATEGORY = "diagnostics"
+ORDER = 2
+
+
+class Options(RangeOptions):
+    required: bool = Field(default=False, description="a run without any diagnostic block is a `missing` finding")
+
+
+def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+    model = model_name(run)
+    if not any(f.diagnostics for f in run.folds) and not options.required:
+        return []
+    findings = []
+    expected = options.describe()
+    for fold in run.folds or [None]:
+        summary = judged_summaries(fold, run)[0] if fold is not None else None
+        fold_id = fold.fold if fold is not None else None
+        if summary is None:
+            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+                                    message="no diagnostic summary in this fold"))
+            continue
+        values = {part: (value, summary.lines.get(f"entropy.{part}", summary.line)) for part, value in summary.entropy.items()}
+        where = f"diagnostic summary (line {summary.line})"
+        blind = summary_blind(summary, model)
+        if blind is not None:
+            check_ = fold.activation
+            values = {}
+            if check_ is not None:
+                for key, value in check_.diagnose.items():
+                    if key.endswith("attention_entropy"):
+                        values[key.removesuffix("_attention_entropy")] = (value, check_.lines.get(f"diagnose.{key}", check_.line))
+            if not values:
+                findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+                                        lines=[summary.line], message=f"not applicable: {blind}; its 0.000 entropies "
+                                        "say nothing, and the model printed no entropy of its own"))
+                continue
+            where = f"the model's own diagnose lines ({blind})"
+        if not values:
+            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+                                    lines=[summary.line], message="the diagnostic summary printed no attention entropy"))
+            continue
+        worst_part = max(values, key=lambda p: values[p][0])
+        value = values[worst_part][0]
+        status = range_status(value, options)
+        shown = ", ".join(f"{part} {v:.3f}" for part, (v, _) in values.items())
+        lines = sorted({line for _, line in values.values()})
+        if status == "pass":
+            message = f"attention entropy {shown} in {where}, within {expected}"
+        else:
+            message = f"attention entropy {shown} in {where}, above {expected} (1 = uniform): {options.reason}"
+        findings.append(Finding(rule=ID, category=CATEGORY, status=status, fold=fold_id, value=value, expected=expected,
+                                lines=lines, message=message, direction=None if status == "pass" else "above"))
+    return findings

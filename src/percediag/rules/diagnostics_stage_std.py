@@ -1,0 +1,128 @@
+"""diagnostics.stage_std: no stage of the forward pass, the recurrent ones above all, has collapsed.
+
+What it checks: in each fold's last `DIAGNOSTIC SUMMARY - Epoch N` after
+the sanity check (else the post-training `ACTIVATION VARIANCE ANALYSIS`),
+every stage's std lies in the profile's range for it (`stages`). A
+recurrent stage (`recurrent`: the note, voice, beat and measure LSTM
+outputs) below its minimum is signal collapse in the recurrent stages
+(direction `below`); other stages outside their range are reported too.
+For a model the trainer's DiagnosticCallback does not know (the Bi-LSTM
+baseline and the incremental builds), its summary prints 0 for every
+stage: that block is not applicable, and the model's own diagnose lines in
+the activation check (`lstm_out: mean=..., std=...`) are judged instead.
+
+Why: Round 9's summary shows every LSTM output near 0.03 while the input
+and the embedding are healthy (0.45, 0.27): the signal dies inside the
+recurrent stages, so every later stage and the predictions collapse with
+it. Round 13's orthogonal recurrent init lifts note_out to 0.22 on the
+same data.
+
+The trainer's `[OK]`/`[LOW - ISSUE]`/`[HIGH]` tags are compared with the
+numbers; a disagreement is said in the finding.
+
+Example (round9.log, line 246):
+
+    note_out (LSTM)               0.0295 [LOW - ISSUE]
+
+fails: recurrent stages below their range: note_out 0.0295 < 0.1, ...
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from percediag.findings import Finding
+from percediag.model import Run, StageStd
+from percediag.rules.base import judged_summaries, model_name, summary_blind
+from percediag.settings import RuleOptions, Settings
+
+ID = "diagnostics.stage_std"
+CATEGORY = "diagnostics"
+ORDER = 1
+
+
+class Band(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min: float
+    max: float
+
+
+class Options(RuleOptions):
+    stages: dict[str, Band] = Field(description="canonical stage -> std range (the trainer's own bands)")
+    recurrent: list[str] = Field(description="stages whose collapse is recurrent-stage collapse")
+    own_diagnose: dict[str, str] = Field(
+        default_factory=dict, description="model's own diagnose key (lstm_out_std) -> the stage it measures")
+    required: bool = Field(default=False, description="a run without any diagnostic block is a `missing` finding")
+
+
+def _judge(rows: list[StageStd], options: Options) -> tuple[list[str], list[str], list[int], list[str]]:
+    recurrent, other, lines, disagree = [], [], [], []
+    for row in rows:
+        band = options.stages.get(row.stage)
+        if band is None:
+            continue
+        bad = row.std < band.min or row.std > band.max
+        side = "<" if row.std < band.min else ">"
+        bound = band.min if row.std < band.min else band.max
+        if bad:
+            text = f"{row.stage} {row.std:.4f} {side} {bound:g}"
+            (recurrent if row.stage in options.recurrent and side == "<" else other).append(text)
+            lines.append(row.line)
+        if row.tag is not None and (row.tag == "OK") == bad:
+            disagree.append(f"{row.stage} [{row.tag}]")
+    return recurrent, other, lines, disagree
+
+
+def _own_rows(run: Run, fold, options: Options) -> list[StageStd]:
+    check = fold.activation
+    if check is None:
+        return []
+    return [StageStd(stage=stage, label=key, std=check.diagnose[key], line=check.lines.get(f"diagnose.{key}", check.line))
+            for key, stage in options.own_diagnose.items() if key in check.diagnose]
+
+
+def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+    model = model_name(run)
+    findings: list[Finding] = []
+    any_block = run.post_diagnostics is not None or any(f.diagnostics for f in run.folds)
+    if not any_block and not options.required:
+        return []  # trainers before Round 9 print no diagnostic summary
+    for fold in run.folds or [None]:
+        summary = judged_summaries(fold, run)[0] if fold is not None else None
+        if summary is None and (fold is None or fold is run.folds[-1]):
+            summary = run.post_diagnostics  # the post-training analysis of the last fold trained
+        fold_id = fold.fold if fold is not None else None
+        expected = "recurrent stages >= their minimum; every stage in its band"
+        if summary is None:
+            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+                                    message="no diagnostic summary in this fold"))
+            continue
+        blind = summary_blind(summary, model)
+        rows, where, lines_of_block = summary.stages, f"diagnostic summary (line {summary.line})", [summary.line]
+        if blind is not None:
+            rows = _own_rows(run, fold, options) if fold is not None else []
+            if not rows:
+                findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+                                        lines=lines_of_block, message=f"not applicable: {blind}; its zeros are not a collapse, "
+                                        "and the model printed no stage std of its own"))
+                continue
+            where = f"the model's own diagnose lines ({blind}; the summary's zeros at line {summary.line} are not applicable)"
+        recurrent, other, lines, disagree = _judge(rows, options)
+        said = f"; the trainer's tags disagree: {', '.join(disagree)}" if disagree else ""
+        if recurrent:
+            findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id,
+                                    value=min(r.std for r in rows if r.stage in options.recurrent), expected=expected,
+                                    lines=sorted(set(lines))[:6], direction="below", trainer_tag=said[2:] or None,
+                                    message=f"recurrent stages below their range in {where}: {', '.join(recurrent)}"
+                                            + (f"; also {', '.join(other)}" if other else "") + f": {options.reason}{said}"))
+        elif other:
+            findings.append(Finding(rule=ID, category=CATEGORY, status="warn", fold=fold_id, expected=expected,
+                                    value=len(other), lines=sorted(set(lines))[:6], direction="outside",
+                                    trainer_tag=said[2:] or None,
+                                    message=f"recurrent stages healthy in {where}; outside their band: {', '.join(other)}{said}"))
+        else:
+            shown = ", ".join(f"{r.stage} {r.std:.4f}" for r in rows if r.stage in options.recurrent)
+            findings.append(Finding(rule=ID, category=CATEGORY, status="pass", fold=fold_id, expected=expected,
+                                    lines=[rows[0].line], trainer_tag=said[2:] or None,
+                                    message=f"every stage in its band in {where} ({shown}){said}"))
+    return findings
