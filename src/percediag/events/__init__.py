@@ -1,0 +1,1 @@
+"""Reading TensorBoard event files and Lightning metrics.csv (the sources layer for scalars)."""

@@ -1,0 +1,245 @@
+"""TensorBoard event files: the TFRecord framing and the few protobuf fields percediag uses.
+
+An event file is a sequence of records, each
+
+    uint64 length (little-endian) | uint32 masked CRC32C of those 8 bytes | payload | uint32 masked CRC32C of payload
+
+and each payload a serialized `Event` message. Of it only these fields are read
+(protobuf wire format, decoded here by hand: the `tensorboard` package and
+its protobuf runtime cost about a second to import, see bench/events.py):
+
+    Event   { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5 }
+    Summary { repeated Value value = 1 }
+    Value   { string tag = 1; float simple_value = 2; TensorProto tensor = 8; SummaryMetadata metadata = 9 }
+    TensorProto { DataType dtype = 1; TensorShapeProto tensor_shape = 2; bytes tensor_content = 4;
+                  repeated float float_val = 5; repeated double double_val = 6 }
+    SummaryMetadata { PluginData plugin_data = 1 } PluginData { string plugin_name = 1 }
+
+Lightning and tensorboardX write scalars as `simple_value`; TensorFlow 2's
+`tf.summary.scalar` writes a one-element float tensor under the `scalars`
+plugin: both are read. Every other field (graphs, histograms, images, the
+hparams plugin's metadata) is skipped by its length, never decoded.
+
+Integrity: the CRC of each record's length is always checked, as a wrong
+length would misread every record after it; the payload's CRC is checked
+for the records that hold a scalar (small), not for the images or graphs
+that are skipped. A record cut short or failing a check ends the reading
+there, with a note: a file from a training killed mid-write is read up to
+its last good record. A file whose first record is not an event file's
+`file_version` is not an event file (InputError).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from percediag.errors import InputError
+from percediag.events.crc32c import masked
+from percediag.events.scalars import ScalarFile
+
+_HEADER = struct.Struct("<QI")
+_CRC = struct.Struct("<I")
+_DOUBLE = struct.Struct("<d")
+_FLOAT = struct.Struct("<f")
+# A scalar event is tens of bytes; a record claiming more than this length is a corrupt length
+# that happened to pass its CRC (1 in 4 billion) or a huge image: either way it is skipped by seek.
+MAX_DECODED_RECORD = 16 * 1024 * 1024
+_DT_FLOAT, _DT_DOUBLE = 1, 2
+# Lightning's TensorBoardLogger writes `_hparams_/session_end_info` when training ends (logger finalize).
+MARKER_PREFIX = "_hparams_/"
+
+
+class _Malformed(Exception):
+    """A payload that is not a valid protobuf message of the expected shape."""
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise _Malformed("varint runs past the message")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
+    """(field number, wire type, value): ints for varints, bytes for the rest."""
+    pos, end = 0, len(buf)
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+        elif wire == 1:
+            value, pos = buf[pos:pos + 8], pos + 8
+        elif wire == 2:
+            size, pos = _varint(buf, pos)
+            value, pos = buf[pos:pos + size], pos + size
+        elif wire == 5:
+            value, pos = buf[pos:pos + 4], pos + 4
+        else:  # groups (3, 4) are not used by these messages
+            raise _Malformed(f"wire type {wire}")
+        if pos > end:
+            raise _Malformed("field runs past the message")
+        yield number, wire, value
+
+
+def _plugin(metadata: bytes) -> str | None:
+    for number, wire, value in _fields(metadata):
+        if number == 1 and wire == 2:
+            for inner, inner_wire, name in _fields(value):
+                if inner == 1 and inner_wire == 2:
+                    return name.decode("utf-8", errors="replace")
+    return None
+
+
+def _tensor_scalar(tensor: bytes) -> float | None:
+    """The value of a one-element float or double tensor, else None."""
+    dtype = 0
+    values: list[float] = []
+    content = b""
+    for number, wire, value in _fields(tensor):
+        if number == 1 and wire == 0:
+            dtype = value
+        elif number == 2 and wire == 2:
+            # A scalar has no dimensions; a shape with a dimension other than 1 is not one value.
+            for dim_field, dim_wire, dim in _fields(value):
+                if dim_field == 2 and dim_wire == 2:
+                    size = next((v for n, w, v in _fields(dim) if n == 1 and w == 0), 0)
+                    if size != 1:
+                        return None
+        elif number == 4 and wire == 2:
+            content = value
+        elif number == 5:
+            values.extend(_FLOAT.unpack(value) if wire == 5 else struct.unpack(f"<{len(value) // 4}f", value[: len(value) // 4 * 4]))
+        elif number == 6:
+            values.extend(_DOUBLE.unpack(value) if wire == 1 else struct.unpack(f"<{len(value) // 8}d", value[: len(value) // 8 * 8]))
+    if dtype == _DT_FLOAT and len(content) == 4:
+        return _FLOAT.unpack(content)[0]
+    if dtype == _DT_DOUBLE and len(content) == 8:
+        return _DOUBLE.unpack(content)[0]
+    return values[0] if len(values) == 1 else None
+
+
+def _scalars(summary: bytes) -> list[tuple[str, float | None]]:
+    """(tag, value) of each scalar; (tag, None) for the hparams plugin's markers (session start and end)."""
+    found = []
+    for number, wire, value in _fields(summary):
+        if number != 1 or wire != 2:
+            continue
+        tag, scalar, tensor, plugin = None, None, None, None
+        for field, field_wire, item in _fields(value):
+            if field == 1 and field_wire == 2:
+                tag = item.decode("utf-8", errors="replace")
+            elif field == 2 and field_wire == 5:
+                scalar = _FLOAT.unpack(item)[0]
+            elif field == 8 and field_wire == 2:
+                tensor = item
+            elif field == 9 and field_wire == 2:
+                plugin = _plugin(item)
+        if scalar is None and tensor is not None and plugin in ("scalars", None):
+            scalar = _tensor_scalar(tensor)
+        if tag is not None and (scalar is not None or tag.startswith(MARKER_PREFIX)):
+            found.append((tag, scalar))
+    return found
+
+
+def decode_event(payload: bytes) -> tuple[float, int, str | None, list[tuple[str, float]]]:
+    """(wall_time, step, file_version, [(tag, value)]) of one serialized Event."""
+    wall, step, version, values = math.nan, 0, None, []
+    for number, wire, value in _fields(payload):
+        if number == 1 and wire == 1:
+            wall = _DOUBLE.unpack(value)[0]
+        elif number == 2 and wire == 0:
+            step = value - (1 << 64) if value >= 1 << 63 else value
+        elif number == 3 and wire == 2:
+            version = value.decode("utf-8", errors="replace")
+        elif number == 5 and wire == 2:
+            values = _scalars(value)
+    return wall, step, version, values
+
+
+def _records(handle: BinaryIO, name: str, into: ScalarFile) -> Iterator[tuple[int, bytes | None]]:
+    """(offset, payload) per record; payload None for a record too large to decode (skipped by seek).
+    Stops at the end of the file, or at the first record cut short or failing its length check."""
+    while True:
+        offset = handle.tell()
+        header = handle.read(12)
+        if not header:
+            return
+        if len(header) < 12:
+            into.stop(f"byte {offset}", "a record header cut short (the writer was stopped mid-write)")
+            return
+        length, length_crc = _HEADER.unpack(header)
+        if masked(header[:8]) != length_crc:
+            into.stop(f"byte {offset}", "a record whose length fails its CRC (corrupt data)")
+            return
+        if length > MAX_DECODED_RECORD:
+            handle.seek(length, 1)
+            trailer = handle.read(4)
+            if len(trailer) < 4:
+                into.stop(f"byte {offset}", "a record cut short (the writer was stopped mid-write)")
+                return
+            yield offset, None
+            continue
+        payload = handle.read(length)
+        trailer = handle.read(4)
+        if len(payload) < length or len(trailer) < 4:
+            into.stop(f"byte {offset}", "a record cut short (the writer was stopped mid-write)")
+            return
+        into.crc_pending = _CRC.unpack(trailer)[0]
+        yield offset, payload
+
+
+def read_event_file(path: str, display: str | None = None) -> ScalarFile:
+    """Every scalar of one event file, bounded in memory (see ScalarFile)."""
+    name = display or path
+    result = ScalarFile(path=name, kind="tfevents")
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"{name}: cannot open: {exc.strerror or exc}") from exc
+    with handle:
+        try:
+            first = True
+            for offset, payload in _records(handle, name, result):
+                if payload is None:
+                    if first:
+                        raise InputError(f"{name}: not a TensorBoard event file (its first record is not one)")
+                    result.records += 1
+                    continue
+                try:
+                    wall, step, version, values = decode_event(payload)
+                except _Malformed as exc:
+                    if first:
+                        raise InputError(f"{name}: not a TensorBoard event file (its first record is not an event)") from exc
+                    result.stop(f"byte {offset}", f"a record that is not a valid event ({exc})")
+                    break
+                if first:
+                    if version is None or not version.startswith("brain.Event:"):
+                        raise InputError(f"{name}: not a TensorBoard event file (no file_version record first)")
+                    first = False
+                    result.first_wall = wall if math.isfinite(wall) else None
+                if values and masked(payload) != result.crc_pending:
+                    result.stop(f"byte {offset}", "a record whose data fails its CRC (corrupt data)")
+                    break
+                result.records += 1
+                for tag, value in values:
+                    if value is None:
+                        result.markers.add(tag)
+                    else:
+                        result.add(tag, step, value, wall)
+            if first and result.stopped is None:
+                raise InputError(f"{name}: not a TensorBoard event file (empty)")
+            if first:
+                raise InputError(f"{name}: not a TensorBoard event file ({result.stopped})")
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    return result

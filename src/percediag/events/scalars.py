@@ -1,0 +1,101 @@
+"""Scalar series read from a TensorBoard event file or a Lightning metrics.csv, bounded in memory.
+
+Each tag keeps at most MAX_POINTS points: past that, every other point is
+dropped and from then on only every 2nd (4th, ...) point is kept, so a tag
+logged at every one of ten million steps keeps an even sample of its curve.
+The per-epoch tags percediag judges (`val/*`, one point per epoch) never come
+near the bound, which lies above the parser's cap on epochs. The `epoch` tag
+Lightning writes beside every logged row is kept only where its value
+changes: the step at which each epoch begins, which maps any step to its
+epoch. At most MAX_TAGS tags are kept per file.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+MAX_POINTS = 20_000
+MAX_TAGS = 1_000
+EPOCH_TAG = "epoch"
+
+
+@dataclass
+class Series:
+    steps: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    seen: int = 0
+    stride: int = 1
+
+    def add(self, step: int, value: float) -> None:
+        self.seen += 1
+        if (self.seen - 1) % self.stride:
+            return
+        self.steps.append(step)
+        self.values.append(value)
+        if len(self.steps) > MAX_POINTS:
+            self.steps, self.values = self.steps[::2], self.values[::2]
+            self.stride *= 2
+
+    @property
+    def thinned(self) -> bool:
+        return self.stride > 1
+
+
+@dataclass
+class ScalarFile:
+    """The scalars of one file (event file or metrics.csv), where it stopped, and what to note."""
+
+    path: str
+    kind: str  # "tfevents" or "csv"
+    series: dict[str, Series] = field(default_factory=dict)
+    epoch_starts: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    records: int = 0
+    stopped: str | None = None
+    dropped_tags: int = 0
+    crc_pending: int = 0
+    markers: set[str] = field(default_factory=set)
+    first_wall: float | None = None
+
+    def add(self, tag: str, step: int, value: float, wall: float | None = None) -> None:
+        if tag == EPOCH_TAG:
+            self.mark_epoch(step, value)
+            return
+        series = self.series.get(tag)
+        if series is None:
+            if len(self.series) >= MAX_TAGS:
+                self.dropped_tags += 1
+                return
+            series = self.series[tag] = Series()
+        series.add(step, value)
+
+    def mark_epoch(self, step: int, value: float) -> None:
+        if value != value or not float(value).is_integer():  # NaN or not a whole epoch number
+            return
+        epoch = int(value)
+        if not self.epoch_starts or self.epoch_starts[-1][1] != epoch:
+            if len(self.epoch_starts) < MAX_POINTS:
+                self.epoch_starts.append((step, epoch))
+
+    def stop(self, where: str, why: str) -> None:
+        self.stopped = f"read up to {where}: {why}; the {self.records} record(s) before it are used"
+
+    def epoch_of(self, step: int) -> int | None:
+        """The epoch a step belongs to, from the `epoch` tag; None without one."""
+        if not self.epoch_starts:
+            return None
+        starts = sorted(self.epoch_starts)
+        index = bisect.bisect_right([s for s, _ in starts], step) - 1
+        return starts[index][1] if index >= 0 else starts[0][1]
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.stopped:
+            notes.append(f"{self.path}: {self.stopped}")
+        thinned = sorted(tag for tag, s in self.series.items() if s.thinned)
+        if thinned:
+            notes.append(f"{self.path}: {len(thinned)} tag(s) with more than {MAX_POINTS:,} points kept as an even sample "
+                         f"({', '.join(thinned[:3])}{', ...' if len(thinned) > 3 else ''})")
+        if self.dropped_tags:
+            notes.append(f"{self.path}: values of tags beyond the first {MAX_TAGS:,} ignored ({self.dropped_tags:,})")
+        return notes
