@@ -1,5 +1,8 @@
 """Hostile input, point 7 of issue 14: `watch -- COMMAND` never orphans or stalls training.
 
+Every test has a deadline (SIGALRM) and waits for each process it starts, so a hang fails
+rather than blocks the suite; no test leaves a command behind (each checks the pid is gone).
+
 Terminated from outside (SIGTERM, SIGHUP, Ctrl-C, its stdout closing), percediag stops the
 command the one graceful way (SIGINT first, as on Ctrl-C) and exits 128 + the signal; the
 command's own end by a signal N is reported as 128 + N; `--exec` hooks run beside the
@@ -36,6 +39,18 @@ while True:
     epoch += 1
     time.sleep(0.05)
 '''
+
+
+@pytest.fixture(autouse=True)
+def deadline():
+    def expired(signum, frame):
+        raise TimeoutError("test still running after 120 s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 def _alive(pid: int) -> bool:
@@ -142,7 +157,8 @@ def test_a_hook_past_its_timeout_is_killed(capfd):
     hooks = Hooks(f"{sys.executable} -c 'import time; time.sleep(30)'", timeout=0.3)
     started = time.monotonic()
     hooks.run({"event": "finding", "rule": "x"})
-    [(process, _)] = hooks.running
+    [hook] = hooks.running
+    process = hook.process
     time.sleep(0.4)
     hooks.poll()
     assert process.returncode == -signal.SIGKILL and not hooks.running
@@ -180,3 +196,125 @@ def test_an_error_in_the_watch_still_stops_the_command(tmp_path, monkeypatch):
             session.run_watch(SettingsRecipe(profile="round5"), options, None)
     assert marker.read_text() == f"graceful {int(signal.SIGINT)}\n"
     assert not _alive(int(open(f"{marker}.pid").read()))
+
+
+# -- issue 14, watch: percediag failing on its own output, stdin as an input, bounds, hooks ---
+
+STUBBORN = r"""
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # a trainer that ignores Ctrl-C
+open(sys.argv[1], "w").write(str(os.getpid()))
+while True:
+    print("  [Fold 0] Epoch   1 | train_loss: 0.0141 | val_loss: 0.0152 | val_r2: +0.0100 | lr: 5.00e-05 | time: 1.0s",
+          flush=True)
+    time.sleep(0.005)  # never quiet for long: the stop must not wait for a pause in its output
+"""
+
+
+def _one_error_line(err: str, expected: str) -> None:
+    errors = [line for line in err.splitlines() if line.startswith("percediag: error:")]
+    assert errors == [err.splitlines()[-1]] and expected in errors[0], err[-800:]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["stdout on /dev/full", "--tee /dev/full"])
+def test_a_failing_output_stops_a_command_that_ignores_sigint(tmp_path, where):
+    script, pidfile = tmp_path / "train.py", tmp_path / "pid"
+    script.write_text(STUBBORN)
+    args = ["--grace", "0.5", "--", sys.executable, str(script), str(pidfile)]
+    if where == "--tee /dev/full":
+        process = _watch(["--tee", "/dev/full", *args], stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        expected = "--tee /dev/full: No space left on device"
+    else:
+        with open("/dev/full", "wb") as full:
+            process = _watch(args, stdout=full, stdin=subprocess.DEVNULL)
+        expected = "standard output: No space left on device"
+    try:
+        code = process.wait(timeout=30)
+        err = process.stderr.read().decode()
+    finally:
+        process.kill()
+    assert code == 2
+    _one_error_line(err, expected)
+    assert not _alive(int(pidfile.read_text()))  # SIGINT ignored: SIGTERM after the grace ended it
+
+
+def test_a_closed_stdout_is_refused_before_the_command_starts(tmp_path):
+    marker = tmp_path / "started"
+    process = subprocess.run(["sh", "-c", f'exec "$0" -m percediag watch -- touch {marker} >&-', sys.executable],
+                             capture_output=True, cwd=ROOT, timeout=30)
+    assert process.returncode == 2
+    err = process.stderr.decode()
+    assert err.count("\n") == 1 and err.startswith("percediag: error: standard output is closed"), err
+    assert not marker.exists()
+
+
+def test_tee_refuses_the_file_on_the_commands_stdin(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text("".join(ROUND6[:FIRST_EPOCH]))
+    before = log.read_bytes()
+    link = tmp_path / "link.log"
+    link.symlink_to(log)
+    for target in (log, link):
+        with open(log, "rb") as stdin:
+            result = subprocess.run([sys.executable, "-m", "percediag", "watch", "--tee", str(target), "--", "cat"],
+                                    stdin=stdin, capture_output=True, cwd=ROOT, timeout=30)
+        err = result.stderr.decode()
+        assert result.returncode == 2 and err.count("\n") == 1, err
+        assert "is the file on standard input; refusing to overwrite an input" in err
+        assert log.read_bytes() == before
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--interval", "1e-300"), ("--interval", "0.001"), ("--interval", "1e6"), ("--grace", "1e5"), ("--grace", "-0.1"),
+    ("--idle-exit", "2e6"), ("--exec-timeout", "0"), ("--exec-timeout", "1e9"), ("--exec-timeout", "nan"),
+])
+def test_numeric_watch_options_are_bounded(tmp_path, option, value):
+    from tests.helpers import run_cli
+
+    log = tmp_path / "train.log"
+    log.write_text("".join(ROUND6[:FIRST_EPOCH]))
+    code, _, err = run_cli(["watch", str(log), option, value])
+    assert code == 2 and err.startswith(f"percediag: error: {option} ") and err.count("\n") == 1
+    assert "give a number of seconds from" in err
+
+
+@pytest.mark.parametrize("mode", ["file", "command"])
+def test_idle_exit_ends_the_watch_whatever_the_interval(tmp_path, mode):
+    log = tmp_path / "train.log"
+    log.write_text("".join(ROUND6[:FIRST_EPOCH]))
+    target = [str(log)] if mode == "file" else ["--grace", "1", "--", "sleep", "30"]
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "percediag", "watch", "--interval", "60", "--idle-exit", "1", *target],
+                            capture_output=True, cwd=ROOT, stdin=subprocess.DEVNULL, timeout=40)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"--idle-exit 1 took {elapsed:.1f} s with --interval 60"
+    # Following the file: the collapse fails the gate. The command: stopped (SIGINT), its exit 128 + 2.
+    assert result.returncode == (1 if mode == "file" else 130) and b"Traceback" not in result.stderr
+
+
+def test_a_flooding_hook_is_capped_and_says_how_much_was_dropped():
+    from percediag.live.hooks import OUTPUT_CAP, Hooks
+
+    passed, warnings = [], []
+    flood = f"{sys.executable} -c \"import sys; sys.stderr.write('x' * 3_000_000); sys.stdout.write('y' * 1_000_000)\""
+    hooks = Hooks(flood, timeout=30, write=passed.append, warn=warnings.append)
+    hooks.run({"event": "finding", "rule": "activation.pred_std"})
+    started = time.monotonic()
+    hooks.wait()
+    assert time.monotonic() - started < 20
+    assert sum(map(len, passed)) == OUTPUT_CAP
+    assert warnings == [f"--exec {sys.executable}: {4_000_000 - OUTPUT_CAP:,} byte(s) of its output dropped "
+                        f"(beyond the first {OUTPUT_CAP:,} passed on)"]
+
+
+def test_a_flooding_hook_does_not_flood_stderr(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text("".join(ROUND6[:FIRST_EPOCH]))
+    hook = f"{sys.executable} -c \"import sys; sys.stderr.write('z' * 5_000_000)\""
+    result = subprocess.run([sys.executable, "-m", "percediag", "watch", str(log), "--idle-exit", "0.5", "--exec", hook],
+                            capture_output=True, cwd=ROOT, stdin=subprocess.DEVNULL, timeout=60)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "Traceback" not in err
+    assert len(result.stderr) < 40 * 65536  # a few hooks' capped output, not 5 MB each
+    assert "byte(s) of its output dropped" in err

@@ -7,25 +7,42 @@ gate when `--idle-exit` ends it. Ended from outside, 128 + the signal: 130 on
 Ctrl-C, 143 on SIGTERM, 129 on SIGHUP, and 141 (SIGPIPE) when percediag's
 stdout closes while it passes a command's output through; each of them stops
 the command the same graceful way first. Whatever ends the watch, even an
-error, the command is stopped, never left running unwatched.
+error, the command is stopped, never left running unwatched. When percediag
+cannot write the command's output (stdout or the --tee file full or failing),
+the command gets that same graceful stop, then one error line and exit 2.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import signal
+import sys
+import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 
 from percediag.errors import UsageError
-from percediag.live.command import CommandRunner, Terminated, exit_code
+from percediag.live.command import CommandRunner, OutputFailed, Terminated, exit_code
 from percediag.live.follow import FileFollower
-from percediag.live.hooks import Hooks
+from percediag.live.hooks import TIMEOUT, Hooks
 from percediag.live.sinks import LiveSink, make_sink
 from percediag.live.watcher import Watcher
 from percediag.settings import SettingsRecipe
+
+# The numeric options, in seconds: (lowest, highest). Below --interval's lowest a poll loop
+# spins a core for nothing (the alert latency is dominated by it: see the README); above the
+# highest values a number is a typo (and beyond what sleep and select accept everywhere).
+RANGES = {
+    "--interval": (0.01, 60.0),
+    "--grace": (0.0, 3600.0),
+    "--idle-exit": (0.0, 1_000_000.0),
+    "--exec-timeout": (0.1, 3600.0),
+}
 
 
 @dataclass
@@ -41,6 +58,8 @@ class WatchOptions:
     idle_exit: float | None
     fail_on: str
     tee_append: bool = False  # --append: add to the --tee file instead of replacing it
+    pty: bool | None = None  # --pty / --pipe; None: a pseudo-terminal when stdout is a terminal
+    exec_timeout: float = TIMEOUT
 
 
 class _Signals:
@@ -69,6 +88,13 @@ class _Signals:
             pass
         return self
 
+    def on_resize(self, callback) -> None:
+        """SIGWINCH (percediag's terminal changed size) calls `callback`."""
+        try:
+            self._previous[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, lambda signum, frame: callback())
+        except ValueError:  # not the main thread
+            pass
+
     def disarm(self) -> None:
         self.armed = False
         if self._previous:
@@ -79,25 +105,131 @@ class _Signals:
             signal.signal(sig, old)
 
 
+def check_seconds(option: str, value: float | None) -> None:
+    """Raise UsageError (one line) unless `value` is finite and within the option's RANGES."""
+    if value is None:
+        return
+    low, high = RANGES[option]
+    if not math.isfinite(value) or not low <= value <= high:
+        raise UsageError(f"{option} {value}: give a number of seconds from {low:g} to {high:,.0f}")
+
+
+class _LineGuard:
+    """percediag's own lines (events, warnings, hook output) on stderr start on a line of their
+    own when the command's output, on the same terminal or file, has stopped mid-line (a
+    progress bar): a line break goes first, on stderr; the command's bytes are never touched."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.runner: CommandRunner | None = None
+        self.shared = _same_file(1, 2)
+
+    def _break(self) -> None:
+        runner = self.runner
+        if self.shared and runner is not None and not runner.at_line_start:
+            self.stream.write("\n")
+            runner.at_line_start = True
+
+    def write(self, text: str) -> int:
+        self._break()
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def write_bytes(self, data: bytes) -> None:
+        try:
+            self._break()
+            self.stream.flush()
+            buffer = getattr(self.stream, "buffer", None)
+            if buffer is None:
+                self.stream.write(data.decode("utf-8", "replace"))
+            else:
+                buffer.write(data)
+                buffer.flush()
+        except (OSError, ValueError):
+            pass
+
+    def warn(self, message: str) -> None:
+        try:
+            self.write(f"percediag: warning: {message}\n")
+            self.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _same_file(a: int, b: int) -> bool:
+    try:
+        first, second = os.fstat(a), os.fstat(b)
+    except OSError:
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+class _Terminal:
+    """The terminal on percediag's stdin, which the command reads too: if the command leaves it
+    changed (a debugger killed in raw mode), it is set back as it was."""
+
+    def __init__(self) -> None:
+        self.saved = None
+        try:
+            if os.isatty(0):
+                self.saved = termios.tcgetattr(0)
+        except (OSError, termios.error):
+            self.saved = None
+
+    def restore(self) -> None:
+        if self.saved is None:
+            return
+        try:
+            if termios.tcgetattr(0) != self.saved:
+                termios.tcsetattr(0, termios.TCSADRAIN, self.saved)
+        except (OSError, termios.error):
+            pass
+
+
 def run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console | None) -> int:
     with _Signals() as signals:
         return _run_watch(recipe, options, console, signals)
 
 
+def use_pty(choice: bool | None) -> bool:
+    """A pseudo-terminal when asked (`--pty`), or by default when percediag's stdout is a terminal."""
+    if choice is not None:
+        return choice
+    try:
+        return os.isatty(1)
+    except OSError:
+        return False
+
+
 def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console | None, signals: _Signals) -> int:
-    sink = make_sink(options.fmt, to_stderr=options.command, color_console=console)
+    guard = _LineGuard(sys.stderr) if options.command else None
+    if guard is not None:
+        sink = make_sink(options.fmt, to_stderr=True, color_console=None, stream=guard)
+    else:
+        sink = make_sink(options.fmt, to_stderr=False, color_console=console)
     name = "<command>" if options.command else options.target[0]
     watcher = Watcher(recipe, sink, name)
     tee_handle = None
-    runner = follower = None
-    hooks = Hooks(options.exec_command) if options.exec_command else None
+    runner: CommandRunner | None = None
+    follower = None
+    hooks = None
+    if options.exec_command:
+        hooks = Hooks(options.exec_command, options.exec_timeout) if guard is None else \
+            Hooks(options.exec_command, options.exec_timeout, write=guard.write_bytes, warn=guard.warn)
+    terminal = _Terminal() if options.command else None
     if options.command:
         if options.tee is not None:
             try:
                 tee_handle = open(options.tee, "ab" if options.tee_append else "wb")
             except OSError as exc:
                 raise UsageError(f"--tee {options.tee}: {exc.strerror or exc}") from exc
-        runner = CommandRunner(options.target, tee=tee_handle)
+        runner = CommandRunner(options.target, tee=tee_handle, pty=use_pty(options.pty), tee_name=f"--tee {options.tee}")
+        runner.on_data = watcher.feed
+        guard.runner = runner
+        if runner.pty:
+            signals.on_resize(runner.resize)
     else:
         if Path(options.target[0]).is_dir():
             raise UsageError(f"{options.target[0]}: is a directory, not a log file")
@@ -105,11 +237,16 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
     last_data = time.monotonic()
     fired = None
     interrupted: int | None = None
+    failure: OSError | None = None
     try:
         try:
             while True:
+                # Never wait past the idle deadline, whatever the interval.
+                wait = options.interval
+                if options.idle_exit is not None:
+                    wait = max(0.0, min(wait, last_data + options.idle_exit - time.monotonic()))
                 if runner is not None:
-                    data = runner.poll(options.interval)
+                    data = runner.poll(wait)
                 else:
                     data, event = follower.poll()
                     if event in ("truncated", "rewritten", "rotated"):
@@ -120,7 +257,7 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
                 else:
                     watcher.idle()
                     if follower is not None:
-                        time.sleep(options.interval)
+                        time.sleep(wait)
                 events = watcher.evaluate()
                 if isinstance(sink, LiveSink):
                     sink.update(watcher.report)
@@ -134,27 +271,40 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
                     break
                 if runner is not None and runner.finished:
                     break
-                if options.idle_exit is not None and time.monotonic() - last_data > options.idle_exit:
+                if options.idle_exit is not None and time.monotonic() - last_data >= options.idle_exit:
                     break
         except KeyboardInterrupt:
             interrupted = signal.SIGINT
         except Terminated as exc:
             interrupted = exc.signum
-        if runner is not None and (fired is not None or interrupted is not None):
-            runner.stop(options.grace)
+        except OutputFailed as exc:
+            failure = exc.error
+        if runner is not None and not runner.finished:
+            runner.stop(options.grace)  # what it prints while stopping is judged too (on_data)
     finally:
         # Whatever ends the watch (an error included), the command is not left running.
         if runner is not None and not runner.finished:
+            runner.on_data = None  # the watcher may be what failed
             runner.stop(options.grace)
+        if terminal is not None:
+            terminal.restore()
         if follower is not None:
             follower.close()
         signals.disarm()
         if hooks is not None:
             hooks.wait()
+    if runner is not None and runner.stop_error is not None:
+        raise runner.stop_error
+    failure = failure or (runner.failure if runner is not None else None)
     watcher.evaluate(final=True)
     sink.close()
     if tee_handle is not None:
-        tee_handle.close()
+        try:
+            tee_handle.close()
+        except OSError as exc:
+            failure = failure or OSError(exc.errno, exc.strerror, f"--tee {options.tee}")
+    if failure is not None:
+        raise failure
     interrupted = interrupted or signals.received
     if interrupted is not None:
         return 128 + interrupted

@@ -127,8 +127,9 @@ def view(report: Report) -> Group:
     return Group(head, verdicts, table, fix)
 
 
-def make_sink(fmt: str, to_stderr: bool, color_console: Console | None):
-    stream = sys.stderr if to_stderr else sys.stdout
+def make_sink(fmt: str, to_stderr: bool, color_console: Console | None, stream: TextIO | None = None):
+    if stream is None:
+        stream = sys.stderr if to_stderr else sys.stdout
     if fmt == "jsonl":
         return JsonSink(stream)
     if color_console is not None:
