@@ -54,7 +54,10 @@ def test_parse_json_shape():
     fold = data["runs"][0]["folds"][0]
     assert fold["fold"] == 1 and fold["epochs"][0] == {
         "line": 188, "fold": 1, "epoch": 0, "train_loss": 0.0129, "val_loss": 0.0157, "val_r2": -0.1334,
-        "lr": 5e-05, "time_s": 8.5, "best": True}
+        "lr": 5e-05, "time_s": 8.5, "best": True,
+        # Filled only from event files (check --events): a text log's epochs come from its lines.
+        "pred_mean": None, "pred_std": None, "dim_r2": {}, "source": "log", "event_line": None,
+        "event_val_r2": None, "event_val_loss": None}
     assert {"activation", "gradients", "summary"} <= set(fold)
     assert {"config", "aggregate", "test"} <= set(data["runs"][0])
 

@@ -1,4 +1,4 @@
-"""docs/ranking.md and the README's "How the ranking works" show real output: keep them true."""
+"""docs/ranking.md, docs/diagnosis.md and the README's "How the advice is ranked" show real output: keep them true."""
 
 import re
 
@@ -10,6 +10,7 @@ from tests.helpers import REAL, ROOT, run_cli
 
 DOC = (ROOT / "docs" / "ranking.md").read_text()
 README = (ROOT / "README.md").read_text()
+GUIDE = (ROOT / "docs" / "diagnosis.md").read_text()
 
 
 def squash(text: str) -> str:
@@ -20,14 +21,27 @@ def test_the_escalation_sentence_quoted_is_the_one_printed():
     report = check(REAL / "round5.log")
     sentence = f"Stop patching: {report.escalation.reason}."
     assert sentence in squash(DOC)
-    assert sentence in squash(README)
+    assert sentence in squash(GUIDE)
     code, out, _ = run_cli(["check", str(REAL / "round5.log")])
     assert sentence in squash(out)
 
 
-def test_the_readme_example_lines_are_in_the_real_output():
+def test_the_readme_short_report_is_the_real_output():
+    code, out, _ = run_cli(["check", str(REAL / "round5.log"), "--isolated"])
+    block = re.search(r"\$ percediag check round5.log\n(.*?)```", README, re.S).group(1)
+    printed = squash(out.replace(str(REAL / "round5.log"), "round5.log"))
+    lines = [line for line in block.splitlines() if line.strip() and line.strip() != "..."]
+    assert len(lines) >= 15
+    for line in lines:
+        # "..." stands for text left out: every piece around it is printed as shown.
+        for piece in line.split("..."):
+            piece = squash(piece).strip(" ;()")
+            assert piece in printed, piece
+
+
+def test_the_guide_example_lines_are_in_the_real_output():
     code, out, _ = run_cli(["check", str(REAL / "round5.log"), "--verbose"])
-    block = re.search(r"\$ percediag check round5.log --verbose\n(.*?)```", README, re.S).group(1)
+    block = re.search(r"\$ percediag check round5.log --verbose\n(.*?)```", GUIDE, re.S).group(1)
     printed = squash(out.replace(str(REAL / "round5.log"), "round5.log"))
     for line in block.splitlines():
         line = line.strip()
@@ -36,8 +50,8 @@ def test_the_readme_example_lines_are_in_the_real_output():
 
 
 def test_the_applied_table_is_the_profiles():
-    rows = re.findall(r"^\| (\d) \| (.*) \|$", DOC, re.M)
-    assert [int(n) for n, _ in rows] == [1, 2, 3, 4, 5, 6]
+    rows = re.findall(r"^\| (\d{1,2}) \| (.*) \|$", DOC, re.M)
+    assert [int(n) for n, _ in rows] == [1, 2, 3, 4, 5, 6, 8, 9, 13]
     for number, text in rows:
         settings = build_settings(f"round{number}")
         own = {fix for fix, entry in settings.applied.items() if entry.round == int(number)}
@@ -51,7 +65,7 @@ def test_the_tempering_numbers_quoted_are_computed():
     import json
 
     whole = next(c for c in json.loads(out)["causes"] if c["id"] == "init-scale")["probability"]
-    for text in (DOC, README):
+    for text in (DOC, README, GUIDE):
         assert f"p={whole:.2f} to p={tempered:.2f}" in squash(text)
 
 

@@ -403,3 +403,93 @@ def test_python_api_discovers_like_the_cli(project):
     assert percediag.check(str(log), isolated=True).status == "pass"
     (project / "other.yaml").write_text("profile: round6\n")
     assert percediag.check(str(log), config=project / "other.yaml").status == "pass"
+
+
+# -- discovery refuses what it cannot trust, and says so -------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "dangling symlink"])
+def test_a_config_name_that_is_not_a_regular_file_is_an_error_not_a_skip(project, kind):
+    target = project / ".percediag.yaml"
+    if kind == "folder":
+        target.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to(project / "gone.yaml")
+    snap = snapshot(project / "train.log")
+    line = assert_refused(run_cli(["check", "train.log"]), snap, str(target))
+    assert {"folder": "a folder", "fifo": "a FIFO", "dangling symlink": "dangling symlink"}[kind] in line
+    assert "--isolated" in line
+    code, _, _ = run_cli(["check", "train.log", "--isolated", "-q"])
+    assert code == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting a file owned by another user needs root (chown)")
+def test_a_config_planted_by_another_user_in_a_shared_folder_is_refused(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"  # like /tmp: anyone can write, sticky
+    (shared / "me" / "work").mkdir(parents=True)
+    shared.chmod(0o1777)
+    planted = shared / ".percediag.yaml"
+    planted.write_text(FLIPPING)
+    os.chown(planted, 54321, 54321)
+    log = shared / "me" / "work" / "healthy.log"
+    log.write_bytes(HEALTHY.read_bytes())
+    monkeypatch.chdir(shared / "me" / "work")
+    monkeypatch.setenv("HOME", str(tmp_path / "elsewhere"))
+    line = assert_refused(run_cli(["check", str(log)]), snapshot(log), str(planted), "another user", "uid 54321")
+    assert "--config" in line and "--isolated" in line
+    assert run_cli(["check", str(log), "--isolated", "-q"])[0] == 0
+    # Named on purpose, it is read (and flips the verdict, visibly).
+    code, out, _ = run_cli(["check", str(log), "-q", "--config", str(planted)])
+    assert code == 1 and out.rstrip().endswith(f"config: {planted}")
+    # The same file owned by the user is the user's own configuration.
+    os.chown(planted, os.geteuid(), os.getegid())
+    assert run_cli(["check", str(log), "-q"])[0] == 1
+
+
+def test_discovery_outside_a_project_stops_at_home(tmp_path, monkeypatch):
+    from percediag.discovery import discover
+
+    (tmp_path / ".percediag.yaml").write_text("rules: [\n")  # above home: never read
+    home = tmp_path / "home"
+    (home / "runs" / "r5").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    found = discover(home / "runs" / "r5")
+    assert not found.found and found.searched == [home / "runs" / "r5", home / "runs", home]
+
+
+def test_quiet_line_names_the_configuration_that_shaped_it(project):
+    (project / ".percediag.yaml").write_text(FLIPPING)
+    code, out, _ = run_cli(["check", "train.log", "-q"])
+    assert out.count("\n") == 1 and out.rstrip().endswith(f"; config: {project / '.percediag.yaml'}")
+    code, out, _ = run_cli(["check", "train.log", "-q", "--isolated"])
+    assert "config:" not in out
+
+
+# -- /dev/stdout is stdout ---------------------------------------------------------------------
+
+
+def _cli(args: list[str], **streams) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from percediag.cli import main; main()", *args],
+                          text=True, timeout=120, **streams)
+
+
+def test_output_to_dev_stdout_appended_to_a_file_keeps_what_the_file_held(project):
+    kept = project / "ci.log"
+    kept.write_text("earlier step output\n")
+    with open(kept, "a") as out:
+        done = _cli(["check", "train.log", "-f", "json", "-o", "/dev/stdout"], stdout=out, stderr=subprocess.PIPE)
+    assert done.returncode == 1, done.stderr
+    data = kept.read_text()
+    assert data.startswith("earlier step output\n{")
+    assert json.loads(data.split("\n", 1)[1])["status"] == "fail"
+    with open(kept, "a") as err:
+        done = _cli(["check", "train.log", "-f", "json", "-o", "/dev/stderr"], stdout=subprocess.DEVNULL, stderr=err)
+    assert done.returncode == 1
+    assert kept.read_text().startswith(data) and len(kept.read_text()) > len(data)
+
+
+def test_two_formats_cannot_both_reach_stdout_by_two_names(project):
+    code, _, err = run_cli(["check", "train.log", "-f", "json", "-o", "/dev/stdout", "-f", "text"])
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1 and "only one --format can go to stdout" in err

@@ -1,4 +1,4 @@
-"""The README's GitHub Actions workflow: its percediag commands, run as written, produce what the later steps need."""
+"""The GitHub Actions workflow of docs/formats.md: its percediag commands, run as written, produce what the later steps need."""
 
 import json
 import re
@@ -9,7 +9,7 @@ from tests.helpers import EXAMPLES, ROOT, run_cli
 
 
 def workflow_commands() -> list[list[str]]:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "formats.md").read_text()
     block = re.search(r"```yaml\nname: training-log\n(.*?)```", readme, re.S).group(1)
     commands = []
     for match in re.finditer(r"run: (percediag .*)", block):
@@ -19,7 +19,7 @@ def workflow_commands() -> list[list[str]]:
 
 def test_readme_workflow_commands(tmp_path, monkeypatch):
     commands = workflow_commands()
-    assert commands, "the README workflow names no percediag command"
+    assert commands, "the docs/formats.md workflow names no percediag command"
     shutil.copy(EXAMPLES / "round5-plateau.log", tmp_path / "train.log")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")

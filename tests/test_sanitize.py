@@ -184,6 +184,9 @@ def _check_output(fmt: str, out: str) -> None:
             assert command.match(line), line
     elif fmt == "markdown":
         _check_markdown(out)
+    elif fmt == "html":
+        # Only percediag's own tags (tests/test_html.py checks the full list): no markup from the log.
+        assert not re.search(r"<(?:b|i|script)\b", out, re.I), out
 
 
 def _strings(value):
@@ -206,7 +209,8 @@ def test_every_format_of_a_hostile_log_is_clean(tmp_path, fmt):
     _check_output(fmt, out)
     # The text and the configuration file got there, cleaned (not dropped), escaped as the format needs.
     assert MARKER in out and "octocat" in out and "cfg]0;title" in out
-    shown = {"markdown": "&lt;b&gt;&amp;amp;&lt;/b&gt;", "junit": "&lt;b&gt;&amp;amp;&lt;/b&gt;"}.get(fmt, "<b>&amp;</b>")
+    shown = {"markdown": "&lt;b&gt;&amp;amp;&lt;/b&gt;", "junit": "&lt;b&gt;&amp;amp;&lt;/b&gt;",
+             "html": "&lt;b&gt;&amp;amp;&lt;/b&gt;"}.get(fmt, "<b>&amp;</b>")
     assert shown in out
     if fmt == "markdown":
         assert "`@octocat`" in out

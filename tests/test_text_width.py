@@ -151,6 +151,18 @@ def test_the_default_view_is_short_and_states_each_fact_once():
     assert short.count(counts) == 1 and short.rstrip().splitlines()[-1].startswith("FAIL: " + counts)
 
 
+@pytest.mark.parametrize("log", [EXAMPLES / "round5-plateau.log", EXAMPLES / "slow-climb.log", REAL / "round5.log"],
+                         ids=lambda p: p.name)
+def test_the_default_view_states_each_folds_projection_once(log):
+    report = check(log)
+    short = text.render([report]).splitlines()
+    projected = [fc for fc in report.forecast if fc.projected is not None and fc.interval]
+    assert projected
+    for fc in projected:
+        low, high = (f"{abs(bound):.3f}" for bound in fc.interval)
+        assert sum(low in line and high in line for line in short) == 1, (fc.fold, low, high)
+
+
 def test_quiet_stays_one_line():
     code, out, _ = run_cli(["check", str(REAL / "round5.log"), "-q"])
     assert len(out.splitlines()) == 1

@@ -39,6 +39,7 @@ class Format(str, Enum):
     github = "github"
     junit = "junit"
     sarif = "sarif"
+    html = "html"
 
 
 class ParseFormat(str, Enum):
@@ -194,9 +195,10 @@ def check(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="The full text report: tables, per-fold details, every fix with its evidence, notes.")] = False,
     color: Annotated[Color, typer.Option("--color", help="Colour: auto (terminal, no NO_COLOR), always, never.")] = Color.auto,
     baseline: Annotated[Optional[str], typer.Option("--baseline", "-b", help="An earlier log to compare with (adds architecture.param_delta and progression.regression).")] = None,
+    events: EventsOpt = None,
     isolated: IsolatedOpt = False,
 ) -> None:
-    """Judge a training log against the active profile and rank the next fixes."""
+    """Judge a training log (or a TensorBoard log folder, event file or metrics.csv) against the active profile and rank the next fixes."""
     from percediag.discovery import config_candidates, load_recipe
     from percediag.outputs import Inputs, distinct
     from percediag.pipeline import check_log, history_inputs, parse_source, select_runs, settings_for
@@ -225,30 +227,38 @@ def check(
     # memory together; the other formats are documents of all the reports and hold them.
     streamed = ("text", "-") in plan
     held = [(name, destination) for name, destination in plan if (name, destination) != ("text", "-")]
-    console = _console(color) if streamed else None
+    # A quiet check piped or redirected writes plain lines: rich is loaded only to style them.
+    plain = streamed and quiet and not _styled(color)
+    console = _console(color) if streamed and not plain else None
+    # JSON keeps each report as its compressed text (json_format.Parts), so a check of many
+    # logs does not grow with their number; the other document formats keep the reports.
+    json_parts = None
+    if any(name == "json" for name, _ in held):
+        from percediag.report.json_format import Parts
+
+        json_parts = Parts()
+    keep = any(name != "json" for name, _ in held)
     reports = []
     made = 0
     failed = False
-    for source in _sources(paths or []):
-        log = parse_source(source)
-        if source.stats.blank:
-            from percediag.errors import InputError
-
-            raise InputError(f"{source.name}: empty input (nothing but whitespace): not a training log")
-        label = source.label if source.has_labels else None
+    for log, label in _logs(paths or [], events, progress=not quiet):
         for index in select_runs(log, run):
             settings, choice = settings_for(recipe, log, index)
             report = check_log(log, settings, index, label, baseline_run, choice)
             failed = failed or report.failed(fail_on.value)
-            if streamed:
+            if plain:
+                _print_quiet(report)
+            elif streamed:
                 _print_text(console, report, made, quiet, verbose)
             made += 1
-            if held:
+            if keep:
                 reports.append(report)
+            if json_parts is not None:
+                json_parts.add(report)
         del log
     for name, destination in held:
         try:
-            _emit(name, destination, reports, color, quiet, verbose)
+            _emit(name, destination, reports, color, quiet, verbose, json_parts)
         except BrokenPipeError:
             if destination != "-":
                 raise
@@ -277,14 +287,33 @@ def _step_summary(reports) -> None:
         sys.stderr.write(f"percediag: warning: job summary {clean(target)}: {exc.strerror or exc}\n")
 
 
+def _styled(color: Color) -> bool:
+    """Would the console style its output? Asked for, or a terminal (as rich decides: FORCE_COLOR
+    and TTY_COMPATIBLE=1 make one of any stream)."""
+    if color is Color.always or os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1":
+        return True
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _print_quiet(report) -> None:
+    """The quiet line as plain text (what the console prints unstyled); a reader gone is not an error."""
+    from percediag.report.quiet import quiet_text
+
+    try:
+        sys.stdout.write(quiet_text(report) + "\n")
+    except BrokenPipeError:
+        _silence_stdout()
+
+
 def _print_text(console, report, number: int, quiet: bool, verbose: bool = False) -> None:
     """One text report on stdout (a rule between reports); a reader gone is not an error."""
-    from percediag.report.text import print_report
+    from percediag.report.text import print_report, quiet_line
 
     try:
         if quiet:
             # Exactly one line per log (per run with --run all), never wrapped whatever the width.
-            console.print(_quiet_line(report), soft_wrap=True)
+            console.print(quiet_line(report), soft_wrap=True)
             return
         if number:
             console.rule()
@@ -294,20 +323,56 @@ def _print_text(console, report, number: int, quiet: bool, verbose: bool = False
         _silence_stdout()
 
 
-def _quiet_line(report):
-    """`FAIL train.log run 2/3: 1 fail, 4 warn; next fix: ID`: the run is named when the log holds several."""
-    from rich.text import Text
+EventsOpt = Annotated[Optional[str], typer.Option(
+    "--events", help="The run's TensorBoard log folder (or one event file, or a Lightning metrics.csv): "
+                     "joined with the log by fold and epoch.")]
 
-    from percediag.report.sanitize import clean_model
-    from percediag.report.text import status_text
 
-    report = clean_model(report)
-    counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
-    run = f" run {report.run + 1}/{len(report.runs)}" if len(report.runs) > 1 else ""
-    top = next((f for f in report.fixes if f.rank == 1), None)
-    fix = f"; next fix: {top.id}" if top else ""
-    source = " ".join(report.source.split())
-    return Text.assemble(status_text(report.status), f" {source}{run}: {counts}{fix}")
+def _logs(paths: list[str], events: str | None = None, progress: bool = False):
+    """(parsed log, line labeller) per input: a text log (joined with `events` when given), or a
+    TensorBoard folder, event file or metrics.csv read alone. `progress`: a bar on a terminal's
+    stderr while a large or slow log is read."""
+    from percediag.errors import InputError
+    from percediag.pipeline import is_scalar_input, parse_source, scalar_input, with_events
+
+    if events is not None and len(paths) != 1:
+        raise UsageError("--events: give exactly one log to join the event files with")
+    if events is not None and is_scalar_input(paths[0]):
+        raise UsageError(f"--events: {paths[0]} is itself an event folder or file; pass the stdout log first")
+    for path in paths or [None]:
+        if path is not None and is_scalar_input(path):
+            yield scalar_input(path), None
+            continue
+        source = next(iter(_sources([path] if path is not None else [])))
+        log = _parse_with_progress(source) if progress else parse_source(source)
+        if source.stats.blank:
+            raise InputError(f"{source.name}: empty input (nothing but whitespace): not a training log")
+        if events is not None:
+            with_events(log, events)
+        yield log, source.label if source.has_labels else None
+
+
+def _parse_with_progress(source):
+    """Parse `source`, with a progress bar on stderr when it is a terminal and the read is large or slow."""
+    from percediag.pipeline import parse_source
+    from percediag.report.progress import ReadProgress, wanted
+
+    if not wanted(sys.stderr, quiet=False):
+        return parse_source(source)
+    bar = ReadProgress(source.name, source.size, sys.stderr)
+    source.progress = bar
+    try:
+        return parse_source(source)
+    finally:
+        bar.close()
+
+
+def _read_log(path: str):
+    """A log file, or a TensorBoard folder, event file or metrics.csv read as a log (diff, history)."""
+    from percediag.pipeline import is_scalar_input, parse_source, scalar_input
+    from percediag.sources import LogSource
+
+    return scalar_input(path) if is_scalar_input(path) else parse_source(LogSource.from_path(path))
 
 
 def _baseline(path: str | None):
@@ -323,6 +388,7 @@ class CompareFormat(str, Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 @app.command()
@@ -344,7 +410,7 @@ def diff(
     from percediag.sources import LogSource
 
     recipe = load_recipe(config, profile, set_, isolated=isolated)
-    old_log, new_log = (parse_source(LogSource.from_path(p)) for p in (old, new))
+    old_log, new_log = (_read_log(p) for p in (old, new))
     old_settings, old_choice = settings_for(recipe, old_log)
     settings, new_choice = settings_for(recipe, new_log)
     old_report = check_log(old_log, old_settings, choice=old_choice)
@@ -362,6 +428,10 @@ def diff(
         from percediag.report.comparison import diff_markdown
 
         sys.stdout.write(diff_markdown(result))
+    elif output_format is CompareFormat.html:
+        from percediag.report.html import diff_html
+
+        sys.stdout.write(diff_html(result, old_report, new_report))
     else:
         from percediag.report.comparison import diff_renderables, print_all
 
@@ -425,7 +495,7 @@ def history(
             inputs.add(candidate, "a configuration file of this project")
         inputs.refuse(str(write_rounds), "--write-rounds")
     milestones = sorted({5, 10, 20, *settings.progression.milestones})
-    logs = [parse_source(LogSource.from_path(p)) for p in paths]
+    logs = [_read_log(p) for p in paths]
     summaries = []
     for log in logs:
         log_settings, choice = settings_for(recipe, log)
@@ -443,6 +513,10 @@ def history(
         from percediag.report.comparison import history_markdown
 
         sys.stdout.write(history_markdown(table))
+    elif output_format is CompareFormat.html:
+        from percediag.report.html import history_html
+
+        sys.stdout.write(history_html(table))
     else:
         from percediag.report.comparison import history_table, print_all
 
@@ -467,29 +541,34 @@ def watch(
     set_: SetOpt = None,
     tried: TriedOpt = None,
     exit_on: Annotated[Optional[ExitOn], typer.Option("--exit-on", help="End with exit 1 at the first finding at this level (and stop the command).")] = None,
-    exec_: Annotated[Optional[str], typer.Option("--exec", help="Run this command on each alert, the finding as JSON on its stdin (beside the watch, never blocking it; killed after 30 s).")] = None,
+    exec_: Annotated[Optional[str], typer.Option("--exec", help="Run this command on each alert, the finding as JSON on its stdin (beside the watch, never blocking it; killed after --exec-timeout).")] = None,
+    exec_timeout: Annotated[float, typer.Option("--exec-timeout", help="Seconds an --exec hook may run before it is killed (0.1 to 3,600).")] = 30.0,
     output_format: Annotated[WatchFormat, typer.Option("--format", "-f", help="text (a live view on a terminal, else lines) or jsonl (one JSON event per change).")] = WatchFormat.text,
     tee: Annotated[Optional[Path], typer.Option("--tee", help="With -- COMMAND: also write the command's output to this file (replacing it; see --append). Never a file named in the command, nor the configuration in use.")] = None,
     append: Annotated[bool, typer.Option("--append", help="With --tee: append to the file instead of replacing it (as tee -a).")] = False,
-    grace: Annotated[float, typer.Option("--grace", help="Seconds between SIGINT and SIGTERM when stopping the command.")] = 10.0,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between polls of the file.")] = 0.1,
-    idle_exit: Annotated[Optional[float], typer.Option("--idle-exit", help="Stop following after the file has not grown for this many seconds.")] = None,
+    grace: Annotated[float, typer.Option("--grace", help="Seconds between SIGINT and SIGTERM when stopping the command (0 to 3,600).")] = 10.0,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between polls of the file (0.01 to 60).")] = 0.1,
+    idle_exit: Annotated[Optional[float], typer.Option("--idle-exit", help="Stop after the input has not grown for this many seconds (0 to 1,000,000).")] = None,
+    pty: Annotated[Optional[bool], typer.Option("--pty/--pipe", help="With -- COMMAND: run it on a pseudo-terminal (the default when stdout is a terminal) or on a pipe.", show_default=False)] = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Gate of the final status, when the watch ends on its own.")] = FailOn.fail,
     color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
     isolated: IsolatedOpt = False,
 ) -> None:
     """Follow a training log as it grows (or run the training command) and alert the moment a finding turns bad."""
     from percediag.discovery import load_recipe
-    from percediag.live.session import WatchOptions, run_watch
+    from percediag.live.session import WatchOptions, check_seconds, run_watch
 
     if not target:
         raise UsageError("watch needs a log file, or `-- COMMAND ARGS...`")
-    _seconds("--grace", grace)
-    _seconds("--interval", interval, positive=True)
-    _seconds("--idle-exit", idle_exit)
+    for option, value in (("--grace", grace), ("--interval", interval), ("--idle-exit", idle_exit), ("--exec-timeout", exec_timeout)):
+        check_seconds(option, value)
     command_mode = "--" in sys.argv[sys.argv.index("watch") + 1:] if "watch" in sys.argv else False
     if not command_mode and len(target) > 1:
         raise UsageError("watch follows one log file; to run a command put it after `--`")
+    if command_mode and isinstance(getattr(sys.stdout, "_stream", sys.stdout), _Closed):
+        raise UsageError("standard output is closed: the command's output would have nowhere to go; not starting it")
+    if not command_mode and pty is not None:
+        raise UsageError("--pty and --pipe apply to `-- COMMAND`")
     recipe = load_recipe(config, profile, set_, tried, isolated=isolated)
     if append and tee is None:
         raise UsageError("--append applies to --tee FILE")
@@ -501,22 +580,9 @@ def watch(
     options = WatchOptions(
         target=target, command=command_mode, exit_on=exit_on.value if exit_on else None, exec_command=exec_,
         fmt=output_format.value, tee=tee, tee_append=append, grace=grace, interval=interval, idle_exit=idle_exit, fail_on=fail_on.value,
+        pty=pty, exec_timeout=exec_timeout,
     )
     raise typer.Exit(run_watch(recipe, options, console))
-
-
-MAX_SECONDS = 1_000_000.0  # about 11.5 days: longer is a typo, and beyond what sleep and select accept everywhere
-
-
-def _seconds(option: str, value: float | None, positive: bool = False) -> None:
-    """A duration option: a finite number of seconds, 0 (or above 0) up to MAX_SECONDS."""
-    import math
-
-    if value is None:
-        return
-    low = "above 0" if positive else "at least 0"
-    if not math.isfinite(value) or value < 0 or (positive and value == 0) or value > MAX_SECONDS:
-        raise UsageError(f"{option} {value}: give a number of seconds {low} and at most {MAX_SECONDS:,.0f}")
 
 
 def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Path | None) -> None:
@@ -534,6 +600,8 @@ def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Pa
     else:
         inputs.add(target[0], "the log being followed")
     inputs.add(config_file, "the configuration file in use")
+    if command_mode:
+        inputs.add_stdin()  # the command reads percediag's stdin (`-- cat < train.log`)
     for candidate in config_candidates():
         inputs.add(candidate, "a configuration file of this project")
     inputs.refuse(str(tee), "--tee")
@@ -549,14 +617,20 @@ def output_plan(formats: list[Format], outputs: list[str]) -> list[tuple[str, st
     chosen = [f.value for f in formats] or ["auto"]
     if len(outputs) > len(chosen):
         raise UsageError(f"{len(outputs)} --output for {len(chosen)} --format: give each output its format")
+    from percediag.outputs import standard_stream
+
     auto = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    plan = [(auto if name == "auto" else name, outputs[i] if i < len(outputs) else "-") for i, name in enumerate(chosen)]
+    # `-o /dev/stdout` (or the file stdout is appended to) is stdout: one stream, written in order.
+    destinations = ["-" if i < len(outputs) and outputs[i] != "-" and standard_stream(outputs[i]) == 1
+                    else outputs[i] if i < len(outputs) else "-" for i in range(len(chosen))]
+    plan = [(auto if name == "auto" else name, destination) for name, destination in zip(chosen, destinations)]
     if sum(1 for _, destination in plan if destination == "-") > 1:
         raise UsageError("only one --format can go to stdout; give the others an --output FILE")
     return plan
 
 
-def _emit(name: str, destination: str, reports, color: Color, quiet: bool, verbose: bool = False) -> None:
+def _emit(name: str, destination: str, reports, color: Color, quiet: bool, verbose: bool = False,
+          json_parts=None) -> None:
     from percediag.report import renderer
 
     if destination == "-" and name == "text":
@@ -568,9 +642,13 @@ def _emit(name: str, destination: str, reports, color: Color, quiet: bool, verbo
                 console.rule()
             print_report(report, console, quiet=quiet, verbose=verbose)
         return
-    text = renderer(name)(reports, verbose=verbose) if name == "text" else renderer(name)(reports)
+    if name == "json" and json_parts is not None:
+        text = json_parts.chunks()  # written piece by piece: the whole document is never in memory
+    else:
+        text = renderer(name)(reports, verbose=verbose) if name == "text" else renderer(name)(reports)
     if destination == "-":
-        sys.stdout.write(text)
+        for chunk in [text] if isinstance(text, str) else text:
+            sys.stdout.write(chunk)
         return
     from percediag.outputs import write_atomic
 
@@ -909,7 +987,22 @@ def main() -> None:
         code = _fatal(f"{exc.filename or 'standard output'}: {exc.strerror or exc}")
     finally:
         sys.stdout, sys.stderr = saved
+    if getattr(sys.modules.get("__main__"), "main", None) is main:
+        # percediag is the program (its entry point or `python -m percediag`), and its output
+        # is flushed: end without the interpreter's teardown, which frees every module
+        # (numpy, pydantic, rich) one by one. An in-process caller keeps its interpreter.
+        _flush_streams()
+        os._exit(code)
     sys.exit(code)
+
+
+def _flush_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            # Closed or gone: whatever it held was already said to be lost (see _fatal).
+            pass
 
 
 def _fatal(message: str, code: int = EXIT_USAGE, prefix: str = "percediag: error: ") -> int:

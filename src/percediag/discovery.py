@@ -10,11 +10,22 @@ folder, in this order, at `.percediag.yaml`, `.percediag.yml`, then
 `pyproject.toml` without a `[tool.percediag]` table still ends the search:
 that folder is the project, and its configuration is "none"), or at the
 folder holding `.git` (the project's root): no file above a project is ever
-read. Every file is size-checked before it is read.
+read. Outside any project the search also ends at the user's home folder
+(when it started inside it) and at the filesystem's root.
+
+Every candidate is checked before it is read:
+- a name that exists but is not a regular file (a folder, a FIFO, a socket, a
+  dangling symlink) is an error, not a silent skip: the user meant something;
+- a discovered file in a folder anyone can write to (such as /tmp) that the
+  current user does not own is refused: anyone could have planted it to flip
+  a verdict. `--config FILE` reads it on purpose; `--isolated` ignores it;
+- every file is size-checked before it is read.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,24 +72,44 @@ def config_candidates(start: Path | None = None) -> list[Path]:
     except OSError:
         return []
     found: list[Path] = []
-    for directory in (here, *here.parents):
+    for directory in _folders(here):
         found += [directory / name for name in (*CONFIG_NAMES, PYPROJECT) if (directory / name).is_file()]
         if found or (directory / ".git").exists():
             return found
     return found
 
 
+def _folders(here: Path) -> list[Path]:
+    """The folders discovery may look in, nearest first: up to the root, or the home folder
+    when the search starts inside it (a project-less folder never reads above its owner's home)."""
+    folders = [here, *here.parents]
+    home = _home()
+    if home is not None and home in folders:
+        folders = folders[:folders.index(home) + 1]
+    return folders
+
+
+def _home() -> Path | None:
+    value = os.environ.get("HOME")
+    if not value:
+        return None
+    try:
+        return Path(value).resolve()
+    except OSError:
+        return None
+
+
 def _search(here: Path) -> Discovery:
     result = Discovery()
-    for directory in (here, *here.parents):
+    for directory in _folders(here):
         result.searched.append(directory)
         for name in CONFIG_NAMES:
             candidate = directory / name
-            if candidate.is_file():
+            if _regular(candidate):
                 result.path, result.origin, result.data = candidate, str(candidate), read_yaml(candidate)
                 return result
         pyproject = directory / PYPROJECT
-        if pyproject.is_file():
+        if _regular(pyproject):
             table = _pyproject_table(pyproject)
             if table is not None:
                 result.path, result.origin, result.data = pyproject, f"{pyproject} [tool.percediag]", table
@@ -86,6 +117,31 @@ def _search(here: Path) -> Discovery:
         if (directory / ".git").exists():
             return result
     return result
+
+
+def _regular(candidate: Path) -> bool:
+    """True for a readable candidate, False when nothing is there; an error for anything else."""
+    try:
+        info = candidate.stat()
+    except FileNotFoundError:
+        if candidate.is_symlink():
+            raise ConfigError(f"{candidate}: dangling symlink to {os.readlink(candidate)} "
+                              "(remove it, or pass --isolated)") from None
+        return False
+    if stat.S_ISREG(info.st_mode):
+        _check_trusted(candidate, info)
+        return True
+    kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
+            else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device")
+    raise ConfigError(f"{candidate}: {kind}, not a configuration file (remove it, or pass --isolated)")
+
+
+def _check_trusted(candidate: Path, info: os.stat_result) -> None:
+    """Refuse a discovered file another user could have planted in a shared folder (/tmp)."""
+    folder = candidate.parent.stat()
+    if folder.st_mode & stat.S_IWOTH and info.st_uid not in (os.geteuid(), 0):
+        raise ConfigError(f"{candidate}: in a folder anyone can write to and owned by another user "
+                          f"(uid {info.st_uid}); not read (use --config {candidate} to trust it, or --isolated)")
 
 
 def find_user_config(start: Path | None = None) -> tuple[str, dict[str, Any]] | None:

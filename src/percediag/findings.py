@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 
 Status = Literal["pass", "warn", "fail", "missing"]
 STATUS_ORDER: dict[str, int] = {"pass": 0, "missing": 1, "warn": 2, "fail": 3}
-CATEGORY_ORDER = ["architecture", "activation", "gradient", "progression", "baseline", "run", "log"]
+CATEGORY_ORDER = ["architecture", "activation", "diagnostics", "data", "gradient", "progression", "baseline", "run",
+                  "log"]
 
 
 class Finding(BaseModel):

@@ -53,6 +53,11 @@ class ActivationCheck(Record):
     total_dims: int | None = None
     collapse_threshold: float | None = None
     context_vectors: bool | None = None
+    diagnose: dict[str, float] = Field(
+        default_factory=dict,
+        description="the model's own forward(diagnose=True) lines: lstm_out_std, beat_attention_entropy, "
+                    "contractor_lstm, contractor_beat, han_output_std, attention_max, attention_uniform, ...")
+    diagnose_model: str | None = Field(default=None, description="the model a `[X DIAGNOSE]` header names")
     tags: list[TrainerTag] = Field(default_factory=list)
     lines: dict[str, int] = Field(default_factory=dict)
 
@@ -127,6 +132,14 @@ class Epoch(Record):
     lr: float | None = None
     time_s: float | None = None
     best: bool = False
+    # From TensorBoard event files or a metrics.csv (see percediag.parsers.scalars).
+    pred_mean: float | None = Field(default=None, description="mean of the validation predictions (val/pred_mean)")
+    pred_std: float | None = Field(default=None, description="the learned prediction std on validation (val/pred_std)")
+    dim_r2: dict[str, float] = Field(default_factory=dict, description="per-dimension val R2 (val/r2_<dimension>)")
+    source: str = Field(default="log", description="log, events, or both (merged by fold and epoch)")
+    event_line: int | None = Field(default=None, description="the event point's virtual line (see Log.event_refs)")
+    event_val_r2: float | None = Field(default=None, description="merged: the event file's val R2 beside the printed one")
+    event_val_loss: float | None = Field(default=None, description="merged: the event file's val loss beside the printed one")
 
 
 class FoldHeader(Record):
@@ -140,6 +153,8 @@ class FoldHeader(Record):
     max_epochs: int | None = None
     patience: int | None = None
     param_count: int | None = None
+    train_slices: int | None = None
+    val_slices: int | None = None
     lines: dict[str, int] = Field(default_factory=dict)
 
 
@@ -242,7 +257,7 @@ class TrainingConfig(Record):
 class StopEvent(Record):
     """A Lightning stop line: max epochs reached, early stopping, interruption."""
 
-    kind: str = Field(description="max_epochs | early_stopping | interrupted")
+    kind: str = Field(description="max_epochs | early_stopping | interrupted | logger_closed (event file's session end)")
     text: str
 
 
@@ -253,6 +268,8 @@ class CrashInfo(Record):
     exception_type: str | None = None
     exception_line: int | None = None
     terminal: bool = Field(default=True, description="no training record follows it in the run")
+    after_training: bool = Field(
+        default=False, description="every fold it follows had finished training (a post-training step failed)")
 
 
 class ModelSummary(Record):
@@ -262,9 +279,109 @@ class ModelSummary(Record):
     text: str | None = None
 
 
+class StageStd(BaseModel):
+    """One row of an activation-variance table: a stage of the forward pass and its std."""
+
+    stage: str = Field(description="canonical stage: input, x_embedded, note_out, voice_out, hidden_out, beat_nodes, "
+                                   "beat_out, beat_spanned, measure_nodes, measure_out, measure_spanned, "
+                                   "total_note_cat, contracted, aggregated, logits, predictions")
+    label: str = Field(description="the stage as printed")
+    std: float
+    min: float | None = Field(default=None, description="post-training form: smallest std over the batches")
+    max: float | None = Field(default=None, description="post-training form: largest std over the batches")
+    tag: str | None = Field(default=None, description="the trainer's status: OK, LOW - ISSUE, HIGH")
+    line: int
+
+
+class DiagnosticSummary(Record):
+    """The trainer's hierarchy diagnostics: `DIAGNOSTIC SUMMARY - Epoch N` (in training) or the
+    post-training `ACTIVATION VARIANCE ANALYSIS` / `HIERARCHY CONTRIBUTION ANALYSIS` blocks."""
+
+    end_line: int | None = None
+    epoch: int | None = None
+    phase: str = Field(default="epoch", description="sanity (Lightning's sanity-check pass), epoch, or post-training")
+    stages: list[StageStd] = Field(default_factory=list)
+    entropy: dict[str, float] = Field(default_factory=dict, description="beat / measure attention entropy (1 = uniform)")
+    contribution: dict[str, float] = Field(
+        default_factory=dict, description="lstm / beat / measure share of the variance, as a fraction")
+    beat_range: list[int] | None = None
+    measure_range: list[int] | None = None
+    negatives: int | None = Field(default=None, description="zero-shifted indices below 0 (0: none)")
+    tags: list[TrainerTag] = Field(default_factory=list)
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class Ablation(Record):
+    """The hierarchy ablation: `[ABLATION] ...` lines (in training) or `MANUAL ABLATION TEST` (post-training)."""
+
+    end_line: int | None = None
+    epoch: int | None = None
+    phase: str = Field(default="epoch", description="sanity, epoch, or post-training")
+    baseline: str | None = Field(default=None, description="what the full model is compared with, as printed")
+    zeroed: bool = Field(default=True, description="the baseline is the same model with the hierarchy zeroed")
+    full_r2: float | None = None
+    ablated_r2: float | None = None
+    gain: float | None = None
+    tags: list[TrainerTag] = Field(default_factory=list)
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class SliceStat(Record):
+    """`KFold Dataset: fold=F, mode=M, samples=S, slices=N (R/sample)` or `[Slice] Epoch E: regenerated N slices`."""
+
+    fold: int | None = None
+    mode: str | None = Field(default=None, description="train, val, or regenerated")
+    samples: int | None = None
+    slices: int
+    per_sample: float | None = Field(default=None, description="slices per sample as printed")
+    epoch: int | None = None
+
+
+class DataCheck(Record):
+    """`PRE-TRAINING DATA DIAGNOSTICS`: the trainer's checks of one batch before training."""
+
+    end_line: int | None = None
+    slices: int | None = None
+    samples: int | None = None
+    per_sample: float | None = None
+    beat_min: int | None = None
+    measure_min: int | None = None
+    negatives: int | None = Field(default=None, description="negative zero-shifted or backward beat steps")
+    nonfinite: bool | None = Field(default=None, description="NaN or Inf in the input features")
+    labels_in_range: bool | None = None
+    issues: int | None = Field(default=None, description="issues the trainer's own summary counted (0: all passed)")
+    tags: list[TrainerTag] = Field(default_factory=list)
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class ModelType(Record):
+    """Which model the run trained: `TRAINING: baseline_beat`, or the trainer's `Model type:` line."""
+
+    name: str = Field(description="han, baseline, baseline_beat, baseline_beat_measure, or as printed")
+    where: str = Field(description="what named it")
+    expected: dict[str, str] = Field(default_factory=dict, description="the PHASE 2 MODEL TYPES table: type -> text")
+
+
 class ParseWarning(BaseModel):
     line: int
     message: str
+
+
+class EventRef(BaseModel):
+    """Where a value from an event file or metrics.csv came from: the file and the step."""
+
+    file: str
+    step: int
+
+
+class SourceMismatch(BaseModel):
+    """Where the stdout log and the event files disagree about a fold or an epoch."""
+
+    fold: int | None = None
+    epoch: int | None = None
+    kind: str = Field(description="value | missing_in_events | missing_in_log | fold_missing_in_events | fold_missing_in_log")
+    message: str
+    lines: list[int] = Field(default_factory=list, description="the log line and the event point's virtual line")
 
 
 class Fold(BaseModel):
@@ -280,12 +397,15 @@ class Fold(BaseModel):
     epochs: list[Epoch] = Field(default_factory=list)
     summary: FoldSummary | None = None
     stops: list[StopEvent] = Field(default_factory=list)
+    event_source: str | None = Field(default=None, description="the run folder its event scalars came from")
+    diagnostics: list[DiagnosticSummary] = Field(default_factory=list, description="per-epoch DIAGNOSTIC SUMMARY blocks")
+    ablations: list[Ablation] = Field(default_factory=list, description="in-training [ABLATION] results")
 
     @property
     def finished(self) -> bool:
         """The fold ran to its end: a summary, or a normal Lightning stop."""
         return self.summary is not None or any(
-            stop.kind in ("max_epochs", "early_stopping") for stop in self.stops
+            stop.kind in ("max_epochs", "early_stopping", "logger_closed") for stop in self.stops
         )
 
 
@@ -307,6 +427,13 @@ class Run(BaseModel):
     dimensions: DimensionTable | None = None
     crash: CrashInfo | None = None
     stops: list[StopEvent] = Field(default_factory=list, description="stop lines outside any fold")
+    model_type: ModelType | None = None
+    data_check: DataCheck | None = None
+    slices: list[SliceStat] = Field(default_factory=list, description="slice lines outside any fold (data checks)")
+    post_diagnostics: DiagnosticSummary | None = Field(default=None, description="post-training hierarchy diagnostics")
+    post_ablation: Ablation | None = Field(default=None, description="post-training MANUAL ABLATION TEST")
+    event_sources: list[str] = Field(default_factory=list, description="event folders or metrics.csv files read into this run")
+    mismatches: list[SourceMismatch] = Field(default_factory=list, description="stdout log against event files")
     unannounced_restarts: list[int] = Field(
         default_factory=list,
         description="lines, in the whole log, where a run started without a banner (epoch numbers going back in a "
@@ -331,3 +458,6 @@ class Log(BaseModel):
     runs: list[Run] = Field(default_factory=list)
     warnings: list[ParseWarning] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="what normalisation did")
+    event_refs: dict[int, EventRef] = Field(
+        default_factory=dict,
+        description="virtual line numbers (negative) of values read from event files -> file and step")

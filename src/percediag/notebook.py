@@ -42,6 +42,13 @@ _BODY = re.compile(r'[^"\\]*+(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\]*+)*+')
 _HIGH_SURROGATE_END = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\Z")
 _LITERAL = re.compile(r"-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?|true|false|null")
 
+# A run of `literal,` inside an array being skipped (plots, embeddings: dense numbers), taken in
+# one C-level match instead of one event per number. Each literal is bounded so a longer one
+# (refused by `_literal`) stops the run and meets the event path; a literal cut by the buffer's
+# end is never followed by its comma, so the run stops before it.
+_SCALAR_RUN = re.compile(r"(?:[ \t\n\r]*+(?:-?(?:0|[1-9][0-9]{0,300})(?:\.[0-9]{1,300})?(?:[eE][+-]?[0-9]{1,300})?"
+                         r"|true|false|null)[ \t\n\r]*+,)*+")
+
 START_MAP, END_MAP, START_ARRAY, END_ARRAY, KEY, STRING, SCALAR = range(7)
 # Parser states: what may come next.
 _VALUE, _VALUE_OR_END, _KEY, _KEY_OR_END, _COLON, _COMMA_OR_END, _DONE = range(7)
@@ -236,6 +243,11 @@ class JsonReader:
         elif event[0] in (START_MAP, START_ARRAY):
             depth = 1
             while depth:
+                if self._stack[-1] == "[" and self._state in (_VALUE, _VALUE_OR_END):
+                    end = _SCALAR_RUN.match(self._buf, self._pos).end()
+                    if end > self._pos:
+                        self._pos = end
+                        self._state = _VALUE  # after a comma a value must follow: `[1,]` stays an error
                 kind = self.next()[0]
                 if kind in (START_MAP, START_ARRAY):
                     depth += 1

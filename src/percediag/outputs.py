@@ -7,7 +7,10 @@ same file by any name (the path itself, a symlink to it, a hard link) is
 refused before anything is written. Reports and rounds files are written
 atomically: a temporary file in the destination's folder, then `os.replace`;
 a failed write leaves an existing file as it was. Devices and pipes
-(`/dev/stdout`, a FIFO) are written directly: they cannot be replaced.
+(`/dev/stdout`, a FIFO) are written directly: they cannot be replaced. A
+destination that is the process's own stdout by another name (`-o /dev/stdout`
+with `>> file`) is stdout: written in order, never replacing the file, and it
+counts as the one format that may go to stdout.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from percediag.errors import UsageError
@@ -86,14 +90,37 @@ def distinct(destinations: list[str], option: str) -> None:
         seen[key] = destination
 
 
+def standard_stream(destination: str | os.PathLike[str]) -> int | None:
+    """1 or 2 when `destination` is this process's stdout or stderr under another name
+    (`/dev/stdout`, `/proc/self/fd/1`, or the very file stdout is redirected or appended to), else None.
+    Such a destination is a stream: replacing it would drop what `>>` appended before."""
+    try:
+        info = os.stat(destination)
+    except (OSError, ValueError):
+        return None
+    for fd in (1, 2):
+        try:
+            stream = os.fstat(fd)
+        except OSError:
+            continue
+        if (stream.st_dev, stream.st_ino) == (info.st_dev, info.st_ino):
+            return fd
+    return None
+
+
 def _new_file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
 
 
-def write_atomic(destination: str | os.PathLike[str], text: str, option: str) -> None:
-    """Write `text` (UTF-8) to `destination` all or nothing, or raise UsageError with one line.
+def _write(handle, text: str | Iterable[str]) -> None:
+    for piece in [text] if isinstance(text, str) else text:
+        handle.write(piece)
+
+
+def write_atomic(destination: str | os.PathLike[str], text: str | Iterable[str], option: str) -> None:
+    """Write `text` (UTF-8; a string, or pieces of one) to `destination` all or nothing, or raise UsageError with one line.
 
     A symlink is followed (its target is replaced, the link stays); an existing file keeps its mode
     and must be writable; a device or pipe is written directly."""
@@ -110,7 +137,12 @@ def write_atomic(destination: str | os.PathLike[str], text: str, option: str) ->
         if info is not None and not stat.S_ISREG(info.st_mode):
             # /dev/stdout on a pipe, /dev/null, a FIFO: opened by the name given (its target may be no path at all).
             with open(destination, "w", encoding="utf-8") as handle:
-                handle.write(text)
+                _write(handle, text)
+            return
+        if info is not None and standard_stream(destination) is not None:
+            # stderr redirected to a file (`2>> ci.log`): append as the stream would, never replace it.
+            with open(destination, "a", encoding="utf-8") as handle:
+                _write(handle, text)
             return
         target = os.path.realpath(destination)
         if info is not None and not os.access(target, os.W_OK):
@@ -124,7 +156,7 @@ def write_atomic(destination: str | os.PathLike[str], text: str, option: str) ->
         raise UsageError(f"{option} {shown!r}: not a valid file name") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            _write(handle, text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)

@@ -202,8 +202,36 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None,
         records=run,
     )
     if label is not None:
-        report.locations = {line: label(line) for line in sorted(_cited_lines(report))}
+        report.locations = {line: label(line) for line in sorted(_cited_lines(report)) if line > 0}
+    if log.event_refs:
+        # Values from event files cite virtual (negative) lines: shown as the file and step.
+        report.event_refs = {line: log.event_refs[line] for line in sorted(_cited_lines(report)) if line in log.event_refs}
+        report.locations.update({line: f"{ref.file}:step {ref.step}" for line, ref in report.event_refs.items()})
     return report
+
+
+def scalar_input(path: str | Path) -> Log:
+    """A TensorBoard log folder, an event file or a Lightning metrics.csv, read as a log of one run."""
+    from percediag.events.tree import read_scalars
+    from percediag.parsers.scalars import scalar_log
+
+    return scalar_log(read_scalars(path), str(path))
+
+
+def with_events(log: Log, events: str | Path) -> Log:
+    """The stdout log's last run joined with the event scalars of `events`, by fold and epoch."""
+    from percediag.parsers.merge import merge
+
+    if not log.runs:
+        raise InputError(f"{log.source}: no run to join the event files {events} with")
+    log.notes.extend(merge(log, scalar_input(events)))
+    return log
+
+
+def is_scalar_input(path: str) -> bool:
+    from percediag.events.tree import is_scalar_input as scalar
+
+    return path != "-" and Path(path).exists() and scalar(path)
 
 
 def open_source(path_or_text: str | Path) -> LogSource:
@@ -216,21 +244,42 @@ def open_source(path_or_text: str | Path) -> LogSource:
     raise InputError(f"{path_or_text}: no such file (pass the log's text, with its newlines, to check text)")
 
 
-def check(path_or_text: str | Path, profile: str | None = None, *, run: str = "last", tried: list[str] | None = None,
-          config: str | Path | None = None, isolated: bool = False) -> Report:
-    """Check a log (a path, or the log's text) and return the Report of one run.
+def check(path_or_text: str | Path, profile: str | None = None, *, run: str = "last",
+          config: str | Path | None = None, set: str | list[str] | None = None,  # noqa: A002 - the CLI's --set
+          tried: str | list[str] | None = None, history: str | list[str] | None = None,
+          baseline: str | Path | None = None, isolated: bool = False) -> Report:
+    """Check a log (a path, or the log's text) and return the Report of one run, as `percediag check` would.
 
-    Configuration as the CLI finds it: `config` (a file), else discovery from the working
-    directory (`.percediag.yaml`, `pyproject.toml [tool.percediag]`) unless `isolated`.
+    Every argument is the CLI option of the same name: `config` (`--config`; else discovery from the
+    working directory: `.percediag.yaml`, `pyproject.toml [tool.percediag]`, unless `isolated`),
+    `set` (`--set KEY=VALUE`, one string or a list), `tried` (`--tried`), `history` (`--history`:
+    earlier logs or rounds files), `baseline` (`--baseline`: an earlier log, a path or its text).
     Without `profile` (here or in the configuration), the log is judged with the profile of the round it names."""
     from percediag.discovery import load_recipe
 
-    recipe = load_recipe(Path(config) if config is not None else None, profile, tried=tried, isolated=isolated)
+    recipe = load_recipe(Path(config) if config is not None else None, profile, _as_list(set, "set"),
+                         _as_list(tried, "tried"), isolated=isolated)
+    recipe.history = history_inputs([str(item) for item in _as_list(history, "history")],
+                                    recipe.build().ranking.escalation.margin)
+    baseline_run = parse_source(open_source(baseline)).runs[-1] if baseline is not None else None
     source = open_source(path_or_text)
     log = parse_source(source)
+    if source.stats.blank:
+        raise InputError(f"{source.name}: empty input (nothing but whitespace): not a training log")
     indices = select_runs(log, run)
     settings, choice = settings_for(recipe, log, indices[0])
-    return check_log(log, settings, indices[0], source.label if source.has_labels else None, choice=choice)
+    return check_log(log, settings, indices[0], source.label if source.has_labels else None, baseline_run, choice)
+
+
+def _as_list(value: str | Path | list | tuple | None, name: str) -> list:
+    """One value or several, as the CLI's repeatable options take them (a lone string is one item)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, Path)):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise UsageError(f"{name}=: expected a string or a list of strings, not {type(value).__name__}")
 
 
 def history_row(log: Log, name: str) -> HistoryRound:

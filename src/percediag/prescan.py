@@ -12,7 +12,8 @@ trusting it, does the work itself where an answer does not fit (the file
 changed under it) or when the helper is gone, and says so in the report's
 input notes.
 
-This module imports only the standard library, so the helper starts fast.
+This module imports only the standard library when loaded, so the helper
+starts fast; numpy, for the vectorised passes, is loaded on first use.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ import stat
 import struct
 import subprocess
 import sys
-from array import array
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from typing import BinaryIO
 
@@ -45,13 +47,17 @@ _ANSI_BYTES = re.compile(ANSI_PATTERN.encode())
 SCAN = re.compile(
     rb"Fold \d{1,4}\] Epoch|CTIVATION CHECK|TE RESULTS|FOLD \d{1,4}[/ ]|CROSS-VALIDATION|PER-DIMENSION R2"
     rb"|Interrupt|T(?:EST SET EVALUATION|RAINING CONFIGURATION|raceback \(most recent|otal params|rainer)"
+    # Later rounds (parsers diagnostics, ablation, datacheck, modeltype, slices).
+    rb"|C SUMMARY - Epoch|CTIVATION VARIANCE|CONTRIBUTION ANALYSIS|ION TEST|PRE-TRAINING DATA|PHASE \d{1,2} MODEL"
+    rb"|TRAINING: \w|Fold Dataset:|\[ABLATION\]|\[Slice\] Epoch"
 )
-# The first byte of every SCAN alternative. Finding each with bytes.find
+# The first byte of every SCAN alternative (two for `[ABLATION]` and `[Slice]`:
+# `[` alone is common in progress bars). Finding each with bytes.find
 # (memchr) and trying SCAN only there costs a quarter of running SCAN over
 # the buffer, whose alternation tests a set of first bytes at every byte;
 # in dense text (more than one candidate in CANDIDATE_SHARE bytes) SCAN
 # itself is cheaper, and is used.
-_FIRST_BYTES = (b"F", b"C", b"T", b"P", b"I")
+_FIRST_BYTES = (b"F", b"C", b"T", b"P", b"I", b"[A", b"[S")
 CANDIDATE_SHARE = 256
 # What normalisation would change. A regex search for the literal CRLF
 # skips ahead faster than `in`, whose loop stops at every newline.
@@ -80,7 +86,7 @@ HELPER_MIN_BYTES = 48 << 20
 # The share (in percent) of the regions between markers whose plain
 # gradient blocks the helper reads too, spread evenly, so that both
 # processes have about as much to do (measured with bench/run.py).
-HELPER_SHARE = 40
+HELPER_SHARE = 30
 
 # Kernel pipe capacity asked for the helper's answers: several buffers' worth.
 PIPE_BYTES = 1 << 20
@@ -107,10 +113,44 @@ def normalize(buf: bytes) -> tuple[bytes, int]:
 
 def find_markers(buf: bytes) -> tuple[bytes, list[int], int]:
     """(normalised buffer, start of every marker match in it, CRLF line ends removed)."""
+    buf, positions, crlf, _ = markers_and_bytes(buf)
+    return buf, positions, crlf
+
+
+def markers_and_bytes(buf: bytes):
+    """find_markers, and the normalised buffer's bytes as a numpy array (None for a small buffer).
+
+    In a buffer of VECTOR_MIN_BYTES or more, the CRLF test compares
+    two-byte words at even and at odd offsets (two vectorised passes),
+    where a search for CRLF stops at each carriage return of the progress
+    bars. A smaller buffer (a small log: its whole text) is tested with
+    the regex, so a small check does not load numpy for it.
+    """
     crlf = 0
-    if b"\x1b" in buf or _CRLF.search(buf) is not None:
+    if len(buf) < VECTOR_MIN_BYTES:
+        if b"\x1b" in buf or _CRLF.search(buf) is not None:
+            buf, crlf = normalize(buf)
+        return buf, marker_positions(buf), crlf, None
+    import numpy as np
+
+    data = np.frombuffer(buf, dtype=np.uint8)
+    if b"\x1b" in buf or _has_crlf(data):
         buf, crlf = normalize(buf)
-    return buf, marker_positions(buf), crlf
+        data = np.frombuffer(buf, dtype=np.uint8)
+    return buf, marker_positions(buf), crlf, data
+
+
+def _has_crlf(data) -> bool:
+    """Does data hold CR LF anywhere?"""
+    even = len(data) // 2 * 2
+    odd = (len(data) - 1) // 2 * 2
+    return bool((data[:even].view("<u2") == _CRLF_WORD).any() or (data[1:odd + 1].view("<u2") == _CRLF_WORD).any())
+
+
+# CR LF read as a little-endian two-byte word.
+_CRLF_WORD = 0x0A0D
+# From this buffer size on, the CRLF test and the two-byte marker search use numpy.
+VECTOR_MIN_BYTES = 1 << 20
 
 
 def marker_positions(buf: bytes) -> list[int]:
@@ -122,21 +162,53 @@ def marker_positions(buf: bytes) -> list[int]:
     """
     budget = len(buf) // CANDIDATE_SHARE + 64
     found = []
+    pairs = _pair_finders(buf, [first for first in _FIRST_BYTES if len(first) > 1]) if len(buf) >= VECTOR_MIN_BYTES else {}
     for first in _FIRST_BYTES:
-        position = buf.find(first)
+        find = pairs.get(first, buf.find)
+        position = find(first)
         while position != -1:
             budget -= 1
             if budget < 0:
                 return _scan_lines(buf)
             if SCAN.match(buf, position) is None:
-                position = buf.find(first, position + 1)
+                position = find(first, position + 1)
                 continue
             found.append(position)
             # The rest of this line adds nothing: go on from the next one.
             next_line = buf.find(b"\n", position) + 1
-            position = buf.find(first, next_line) if next_line else -1
+            position = find(first, next_line) if next_line else -1
     found.sort()
     return _first_per_line(buf, found)
+
+
+def _pair_finders(buf: bytes, pairs: list[bytes]) -> dict:
+    """A `find(pair, start)` for each two-byte first of SCAN, like bytes.find.
+
+    A two-byte needle opening with a common byte (`[`) makes bytes.find stop
+    at each of them: about 3 ms per 4 MiB of progress bars and gradient
+    blocks, for each needle. One numpy pass finds every lead byte, and the
+    byte after each tells the pairs apart (about 1.8 ms for both; comparing
+    two-byte words, as the CRLF test does, measured slower here).
+    """
+    if not pairs:
+        return {}
+    import numpy as np
+
+    data = np.frombuffer(buf, dtype=np.uint8)
+    finders = {}
+    for lead in {pair[0] for pair in pairs}:
+        at = np.flatnonzero(data[:-1] == lead)
+        after = data[at + 1]
+        for pair in pairs:
+            if pair[0] == lead:
+                finders[pair] = partial(_find_in, at[after == pair[1]].tolist())
+    return finders
+
+
+def _find_in(starts: list[int], _pair: bytes, start: int = 0) -> int:
+    """The first of the sorted `starts` at or after `start`, or -1."""
+    index = bisect_left(starts, start)
+    return starts[index] if index < len(starts) else -1
 
 
 def _scan_lines(buf: bytes) -> list[int]:
@@ -238,7 +310,11 @@ class Answer:
 
 def survey(buf: bytes, share: int) -> Answer:
     """The helper's work on one buffer: markers, line counts and the plain blocks of `share` percent of its regions."""
-    normal_buf, positions, _ = find_markers(buf)
+    import numpy as np
+
+    normal_buf, positions, _, data = markers_and_bytes(buf)
+    # Line counts from a newline mask: one vectorised pass, where bytes.count is 7 times slower.
+    newline = (np.frombuffer(normal_buf, dtype=np.uint8) if data is None else data) == 10
     normal = normal_buf is buf
     buf = normal_buf
     lines_at: dict[int, int] = {}
@@ -247,15 +323,14 @@ def survey(buf: bytes, share: int) -> Answer:
     counted = 0
     region = 0
     for index, end in enumerate(_region_ends(buf, positions)):
-        lines += buf.count(b"\n", counted, end)
+        lines += int(np.count_nonzero(newline[counted:end]))
         counted = end
         lines_at[end] = lines
         if (index + 1) * share // 100 > index * share // 100 and region < end:
             first = buf.find(GRAD, region, end)
             if first != -1:
                 start = line_start(buf, region, first)
-                values = plain_values(buf, start, end)
-                gaps[end] = (start, None if values is None else _pack(values))
+                gaps[end] = (start, _packed_values(buf, start, end))
         if end < len(buf):
             region = buf.index(b"\n", end) + 1
     return Answer(normal, positions, lines_at, gaps)
@@ -275,8 +350,12 @@ def _region_ends(buf: bytes, positions: list[int]) -> Iterator[int]:
     yield len(buf)
 
 
-def _pack(flat: list[bytes]) -> bytes:
-    return array("d", map(float, flat)).tobytes()
+def _packed_values(buf: bytes, start: int, end: int) -> bytes | None:
+    """plain_values as float64 bytes, read by the byte matrix (numpy, loaded on the helper's first region)."""
+    from percediag.gradient_matrix import plain_array
+
+    values = plain_array(buf, start, end)
+    return None if values is None else values.tobytes()
 
 
 def _answer(buf: bytes, share: int) -> bytes:
@@ -294,6 +373,7 @@ def helper_main(path: str, first_size: int, skip: int, chunk_size: int, share: i
     """
     out = sys.stdout.buffer
     _widen_pipe(out)
+    keep_freed_memory()
     try:
         with open(path, "rb") as handle:
             first = handle.read(first_size)[skip:]
@@ -332,6 +412,7 @@ class Helper:
             import tempfile  # here, not at the top: a small log's cold start does not pay for it
 
             errors = tempfile.TemporaryFile()
+            keep_freed_memory()
         except OSError:
             # Not a file we can stat, or no temporary file: the parser works in-process, with the same result.
             return None
@@ -384,6 +465,34 @@ class Helper:
     def release(self) -> None:
         self.close()
         self.errors.close()
+
+
+# glibc hands memory freed above M_TRIM_THRESHOLD back to the kernel, and
+# maps every allocation above M_MMAP_THRESHOLD afresh: with 4 MiB buffers and
+# their numpy temporaries, each buffer then costs about a thousand page
+# faults, and a large log a third of each process's time in the kernel.
+# Raised for a large file (bench/run.py: about 0.4 s less kernel time per GB
+# in the parser, 0.25 s in the helper), memory once freed is reused instead.
+# Allocations above 12 MiB (a forced cut of an endless line) are still mapped
+# and returned at once: a higher threshold let the heap grow past 150 MB on
+# a 60 MB line of markers (tests/test_hostile.py), this one keeps it lower
+# than the defaults did (140 MB against 143 MB).
+_MALLOPT = ((-3, 12 << 20), (-1, 32 << 20), (-2, 4 << 20))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc's allocator to keep freed memory for reuse (see _MALLOPT); elsewhere nothing to do."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        # Not glibc (musl has no such settings): its defaults only cost time.
+        return
+    for parameter, value in _MALLOPT:
+        mallopt(parameter, value)
 
 
 def _widen_pipe(stream) -> None:

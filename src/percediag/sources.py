@@ -38,7 +38,7 @@ import re
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -162,6 +162,42 @@ class _ReplacementCounter:
 
 _COUNTER = _ReplacementCounter()
 codecs.register_error("percediag-count", _COUNTER)
+
+
+def sniff_encoding(first: bytes, stats: SourceStats) -> tuple[bytes, str]:
+    """The encoding the first bytes of an input announce (a UTF-16 byte order mark, else UTF-8),
+    and those bytes without a UTF-8 BOM; notes both in `stats`. Shared by `check` and `watch`."""
+    encoding = "utf-8"
+    if first.startswith(codecs.BOM_UTF8):
+        stats.bom = True
+        first = first[len(codecs.BOM_UTF8):]
+    elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        stats.bom = True
+        encoding = "utf-16"
+        stats.notes.append("decoded as UTF-16 (byte order mark)")
+    stats.encoding = encoding
+    return first, encoding
+
+
+def refuse_binary(sample: bytes, name: str) -> None:
+    """Raise InputError when `sample` (the first SNIFF_SIZE bytes of a UTF-8 input) is binary data."""
+    if looks_binary(sample):
+        raise InputError(f"{name}: binary data, not a text log")
+
+
+class Decoder:
+    """Incremental decoding in `encoding`; bytes that do not decode are replaced and counted in `stats`."""
+
+    def __init__(self, encoding: str, stats: SourceStats) -> None:
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="percediag-count")
+        self._stats = stats
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        # Counted per call: decoding is synchronous, so interleaved sources never mix their counts.
+        before = _COUNTER.count
+        text = self._decoder.decode(data, final)
+        self._stats.bad_bytes += _COUNTER.count - before
+        return text
 
 
 def looks_binary(sample: bytes) -> bool:
@@ -443,6 +479,31 @@ def strip_prefixes(lines: Iterable[tuple[int, str]], stats: SourceStats) -> Iter
     stats.notes.extend(keep.notes())
 
 
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+class _Counted:
+    """A binary handle that reports the bytes read so far to a progress callback; the rest is the handle's."""
+
+    def __init__(self, handle: BinaryIO, progress: Callable[[int], None]) -> None:
+        self.counted = handle
+        self._progress = progress
+        self._done = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.counted.read(size)
+        self._done += len(data)
+        self._progress(self._done)
+        return data
+
+    def __getattr__(self, name: str):
+        return getattr(self.counted, name)
+
+
 class LogSource:
     """A readable log: a path, a compressed file (gzip, bzip2, xz: known by its first bytes), or a binary stream such as stdin."""
 
@@ -452,6 +513,10 @@ class LogSource:
         # Set for a plain file on disk: a helper process may read it too.
         self.path = path
         self.stats = SourceStats(name=name)
+        # Optional progress report: called with the bytes read so far (the CLI draws a bar on a terminal).
+        self.progress: Callable[[int], None] | None = None
+        # Bytes to read, when known before reading (a plain file or notebook on disk; not a stream or compressed file).
+        self.size: int | None = None
 
     def label(self, lineno: int) -> str:
         """How to show a line number to the user."""
@@ -481,9 +546,10 @@ class LogSource:
             raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
         if kind is not None:
             return cls(str(path), lambda: _DECOMPRESS[kind](path, "rb"))
-        if path.suffix == ".ipynb":
-            return NotebookSource(str(path), lambda: open(path, "rb"))
-        return cls(str(path), lambda: open(path, "rb"), path=str(path))
+        source = NotebookSource(str(path), lambda: open(path, "rb")) if path.suffix == ".ipynb" \
+            else cls(str(path), lambda: open(path, "rb"), path=str(path))
+        source.size = _size(path)
+        return source
 
     @classmethod
     def from_stream(cls, stream: BinaryIO, name: str = "<stdin>") -> LogSource:
@@ -496,7 +562,8 @@ class LogSource:
 
     def _open(self):
         try:
-            return self._opener()
+            handle = self._opener()
+            return handle if self.progress is None else _Counted(handle, self.progress)
         except OSError as exc:
             raise InputError(f"{self.name}: cannot open: {exc.strerror or exc}") from exc
 
@@ -504,21 +571,13 @@ class LogSource:
         """The first chunk (BOM removed) and the encoding; refuses binary data."""
         first = handle.read(CHUNK_SIZE)
         self.stats.blank = len(first) < CHUNK_SIZE and not first.strip()
-        encoding = "utf-8"
-        if first.startswith(codecs.BOM_UTF8):
-            self.stats.bom = True
-            first = first[len(codecs.BOM_UTF8):]
-        elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            self.stats.bom = True
-            encoding = "utf-16"
-            self.stats.notes.append("decoded as UTF-16 (byte order mark)")
-        if encoding == "utf-8" and looks_binary(first[:SNIFF_SIZE]):
-            raise InputError(f"{self.name}: binary data, not a text log")
-        self.stats.encoding = encoding
+        first, encoding = sniff_encoding(first, self.stats)
+        if encoding == "utf-8":
+            refuse_binary(first[:SNIFF_SIZE], self.name)
         return first, encoding
 
     def _close(self, handle: BinaryIO) -> None:
-        if handle is not sys.stdin.buffer:
+        if getattr(handle, "counted", handle) is not sys.stdin.buffer:
             handle.close()
 
     def lines(self) -> Iterator[tuple[int, str]]:
@@ -553,24 +612,16 @@ class LogSource:
 
     def _decode_lines(self, handle: BinaryIO, first: bytes, encoding: str) -> Iterator[tuple[int, str]]:
         stats = self.stats
-        decoder = codecs.getincrementaldecoder(encoding)(errors="percediag-count")
+        decoder = Decoder(encoding, stats)
         splitter = LineSplitter()
         lineno = 0
         chunk = first
         while chunk:
-            # Counted per call: decoding is synchronous, so interleaved
-            # sources never mix their counts.
-            before = _COUNTER.count
-            text = decoder.decode(chunk)
-            stats.bad_bytes += _COUNTER.count - before
-            for raw in splitter.feed(text):
+            for raw in splitter.feed(decoder.decode(chunk)):
                 lineno += 1
                 yield lineno, clean_line(raw, stats)
             chunk = handle.read(CHUNK_SIZE)
-        before = _COUNTER.count
-        text = decoder.decode(b"", final=True)
-        stats.bad_bytes += _COUNTER.count - before
-        for raw in splitter.feed(text):
+        for raw in splitter.feed(decoder.decode(b"", final=True)):
             lineno += 1
             yield lineno, clean_line(raw, stats)
         if splitter.pending():

@@ -16,13 +16,18 @@ from collections.abc import Iterable
 
 from percediag.model import Log
 from percediag.parsers import (
+    ablation,
     activation,
     aggregate,
+    datacheck,
+    diagnostics,
     dimensions,
     epoch,
     fold,
     gradient,
     lightning,
+    modeltype,
+    slices,
     summary,
     testset,
     trainconfig,
@@ -42,11 +47,17 @@ _BLOCKS: dict[str, type[Block]] = {
     "config": trainconfig.ConfigBlock,
     "dimensions": dimensions.DimensionBlock,
     "traceback": traceback.TracebackBlock,
+    # Later rounds (Round 8 on): docs/later-rounds.md.
+    "diagnostics": diagnostics.DiagnosticsBlock,
+    "ablation": ablation.AblationBlock,
+    "datacheck": datacheck.DataCheckBlock,
+    "modeltype": modeltype.ModelTypesBlock,
 }
 # Single-line records: marker group name -> handler.
 _LINES = {
     "epoch": epoch.handle,
     "lightning": lightning.handle,
+    "slices": slices.handle,
 }
 _MARKER_SOURCES = {
     "activation": activation.MARKER,
@@ -60,6 +71,11 @@ _MARKER_SOURCES = {
     "dimensions": dimensions.MARKER,
     "traceback": traceback.MARKER,
     "lightning": lightning.MARKER,
+    "diagnostics": diagnostics.MARKER,
+    "ablation": ablation.MARKER,
+    "datacheck": datacheck.MARKER,
+    "modeltype": modeltype.MARKER,
+    "slices": slices.MARKER,
 }
 MARKERS = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _MARKER_SOURCES.items()))
 

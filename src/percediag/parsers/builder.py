@@ -13,9 +13,12 @@ one log at once (`log.interleaved`).
 from __future__ import annotations
 
 from percediag.model import (
+    Ablation,
     ActivationCheck,
     Aggregate,
     CrashInfo,
+    DataCheck,
+    DiagnosticSummary,
     DimensionTable,
     Epoch,
     Fold,
@@ -24,8 +27,10 @@ from percediag.model import (
     GradientStep,
     Log,
     ModelSummary,
+    ModelType,
     ParseWarning,
     Run,
+    SliceStat,
     StopEvent,
     TestResults,
     TrainingConfig,
@@ -244,7 +249,78 @@ class Builder:
 
     def add_crash(self, record: CrashInfo) -> None:
         self.version += 1
+        # After training: every fold so far finished (a checkpoint reload, a post-training cell).
+        record.after_training = bool(self.run.folds) and all(f.finished for f in self.run.folds)
         self.run.crash = record
+
+    # -- later rounds: diagnostics, ablation, slices, data checks, model type --
+
+    def _in_training(self) -> Fold | None:
+        """The fold being trained, or None after training (post-training blocks belong to the run)."""
+        fold = self.fold
+        return fold if fold is not None and not fold.finished else None
+
+    def add_diagnostics(self, record: DiagnosticSummary) -> None:
+        self.version += 1
+        if record.phase == "post-training" or self._in_training() is None and self.run.folds and record.epoch is None:
+            record.phase = "post-training"
+            current = self.run.post_diagnostics
+            if current is None:
+                self.run.post_diagnostics = record
+                return
+            # The variance table and the contribution table are two blocks of one analysis.
+            current.stages.extend(record.stages)
+            current.contribution.update(record.contribution)
+            current.entropy.update(record.entropy)
+            current.tags.extend(record.tags)
+            current.lines.update(record.lines)
+            current.end_line = record.end_line
+            return
+        fold = self.current_fold(record.line)
+        if record.epoch == 0 and not fold.epochs and fold.activation is None and id(fold) not in self._gradients:
+            record.phase = "sanity"
+        fold.diagnostics.append(record)
+
+    def add_ablation(self, record: Ablation) -> None:
+        self.version += 1
+        if record.phase == "post-training":
+            self.run.post_ablation = record
+            return
+        fold = self.current_fold(record.line)
+        if record.epoch == 0 and not fold.epochs and fold.activation is None and id(fold) not in self._gradients:
+            record.phase = "sanity"
+        fold.ablations.append(record)
+
+    def add_ablation_notice(self, record: Ablation) -> None:
+        """The ablation callback's creation warning: no numbers, only what it will compare against."""
+        for tag in record.tags:
+            self.warn(tag.line, f"ablation notice: {tag.text}")
+
+    def add_slices(self, record: SliceStat) -> None:
+        self.version += 1
+        if record.mode == "regenerated" and self.fold is not None:
+            record.fold = self.fold.fold
+        if len(self.run.slices) < MAX_FOLDS * 4:
+            self.run.slices.append(record)
+
+    def add_data_check(self, record: DataCheck) -> None:
+        self.version += 1
+        if self.run.data_check is None:
+            self.run.data_check = record
+
+    def add_model_type(self, record: ModelType) -> None:
+        self.version += 1
+        if self.run.model_type is not None:
+            record.expected = self.run.model_type.expected
+        self.run.model_type = record
+
+    def add_model_table(self, lineno: int, table: dict[str, str]) -> None:
+        self.version += 1
+        if self.run.model_type is None:
+            # The table alone does not say which type runs; kept until the training header does.
+            self.run.model_type = ModelType(line=lineno, name="", where="model types table", expected=table)
+        else:
+            self.run.model_type.expected = table
 
     # -- end -------------------------------------------------------------
 

@@ -4,8 +4,9 @@ A large log is mostly progress-bar redraws, warnings and gradient blocks.
 One compiled scan finds the rare block markers (`percediag.prescan`);
 the lines at and after a marker go to the ordinary line parser for as long
 as its block is open. Between markers, gradient blocks in their plain form
-(flag [OK], finite numbers, no context line) are read by one `findall` per
-region and folded into the fold's statistics with numpy; a region holding
+(flag [OK], finite numbers, no context line) are validated and decoded
+together as a byte matrix (`percediag.gradient_matrix`, equal to one regex
+`findall` per region) and folded into the fold's statistics with numpy; a region holding
 anything else (a context line, another flag, nan) goes through the line
 parser. The first steps of each fold always go through the line parser, so
 the kept sample and the context-vector lines are exactly those of the slow
@@ -27,9 +28,7 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-import numpy as np
-
-from percediag.prescan import GRAD, PLAIN, Answer, Helper, buffers, find_markers, line_start, normalize, plain_values
+from percediag.prescan import GRAD, PLAIN, Answer, Helper, buffers, find_markers, line_start, normalize
 from percediag.model import GradientStep, Log
 from percediag.parsers import Parser
 from percediag.parsers.gradient import SAMPLE_HEAD, SAMPLE_TAIL
@@ -103,18 +102,22 @@ class FastParser:
 
     def _values(self, buf: bytes, start: int, end: int):
         """(totals, losses, balances) arrays of the region's plain blocks, or None when one is not plain."""
+        # Here, not at the top: a small check that reads no plain region does not load numpy.
+        import numpy as np
+
+        from percediag.gradient_matrix import plain_array
+
         done = None if self.answer is None else self.answer.gaps.get(end)
         if done is not None and done[0] == start:
             if done[1] is None:
                 return None
-            flat = np.frombuffer(done[1], dtype=np.float64)
+            rows = np.frombuffer(done[1], dtype=np.float64).reshape(-1, 3)
         else:
-            values = plain_values(buf, start, end)
-            if values is None:
+            rows = plain_array(buf, start, end)
+            if rows is None:
                 return None
-            flat = np.fromiter(map(float, values), dtype=np.float64, count=len(values))
         # Rows of (total, loss, balance): each column is a strided view, as the statistics need.
-        return flat.reshape(-1, 3).T
+        return rows.T
 
     def _bulk(self, buf: bytes, start: int, end: int, accumulator) -> None:
         arrays = self._values(buf, start, end)

@@ -16,6 +16,7 @@ FORMATS = {
     "github": "percediag.report.github",
     "junit": "percediag.report.junit",
     "sarif": "percediag.report.sarif",
+    "html": "percediag.report.html",
 }
 MACHINE_FORMATS = {"json", "github", "junit", "sarif"}
 

@@ -72,8 +72,9 @@ def _one(report: Report) -> list[str]:
         else:
             fold = f"fold {finding.fold}: " if finding.fold is not None else ""
         message = f"{fold}{finding.message}" + (f" ({where})" if where else "")
-        out.append(annotation(kind, message, file=file, line=finding.lines[0] if finding.lines and not where else None,
-                              title=finding.rule))
+        ref = report.event_refs.get(finding.lines[0]) if finding.lines else None
+        out.append(annotation(kind, message, file=ref.file if ref is not None else file,
+                              line=finding.lines[0] if finding.lines and not where else None, title=finding.rule))
     for kind, word in (("error", "failing"), ("warning", "warning")):
         if left[kind]:
             out.append(annotation("notice", f"{len(left[kind])} more {word} rule(s) not annotated: {', '.join(left[kind])}"

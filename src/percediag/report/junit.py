@@ -45,10 +45,14 @@ def render(reports: list[Report]) -> str:
             totals["failures"] += failures
             totals["skipped"] += skipped
             for finding in findings:
+                # A value read from an event file points at that file; its step is in `lines:` below.
+                ref = report.event_refs.get(finding.lines[0]) if finding.lines else None
                 case = ET.SubElement(suite, "testcase", classname=f"percediag.{category}",
-                                     name=_case_name(finding.rule, finding.fold), file=report.source,
-                                     line=str(finding.lines[0]) if finding.lines else "0")
-                detail = f"{finding.message}\nexpected: {finding.expected}\nlines: {', '.join(map(str, finding.lines))}"
+                                     name=_case_name(finding.rule, finding.fold), file=ref.file if ref else report.source,
+                                     line=str(finding.lines[0]) if finding.lines and ref is None else "0")
+                cited = ", ".join(report.event_refs[n].file + f":step {report.event_refs[n].step}" if n in report.event_refs
+                                  else str(n) for n in finding.lines)
+                detail = f"{finding.message}\nexpected: {finding.expected}\nlines: {cited}"
                 if finding.status == "fail":
                     failure = ET.SubElement(case, "failure", message=finding.message, type=finding.rule)
                     failure.text = detail

@@ -10,7 +10,7 @@ from percediag.diagnose.dimensions import DimensionView
 from percediag.diagnose.fixes import RankedFix
 from percediag.diagnose.history import Escalation
 from percediag.findings import Finding
-from percediag.model import SCHEMA_VERSION, ParseWarning, Run
+from percediag.model import SCHEMA_VERSION, EventRef, ParseWarning, Run
 from percediag.settings import HistoryRound
 from percediag.trajectory import Forecast
 
@@ -48,7 +48,13 @@ class Report(BaseModel):
     notes: list[str]
     locations: dict[int, str] = Field(
         default_factory=dict,
-        description="for notebooks: line number -> 'cell N, line M', for every line the report cites",
+        description="for notebooks: line number -> 'cell N, line M'; for event files: virtual line -> 'FILE:step N'; "
+                    "for every such line the report cites",
+    )
+    event_refs: dict[int, EventRef] = Field(
+        default_factory=dict,
+        description="for values read from TensorBoard event files or a metrics.csv: virtual (negative) line number "
+                    "-> the file and step, for every such line the report cites (`locations` shows it as 'FILE:step N')",
     )
     records: Run
 
@@ -61,9 +67,10 @@ class Report(BaseModel):
         return self.status == "fail"
 
     def _repr_html_(self) -> str:
-        from percediag.report.text import render_html
+        """Jupyter: the HTML report's plots and tables, its CSS scoped to the output (`.pdg`)."""
+        from percediag.report.html import fragment
 
-        return render_html(self)
+        return fragment(self)
 
     def __str__(self) -> str:
         from percediag.report.text import render_plain

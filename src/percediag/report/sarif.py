@@ -93,8 +93,10 @@ def render(reports: list[Report]) -> str:
             text = finding.message if finding.fold is None else f"fold {finding.fold}: {finding.message}"
             if finding.lines and finding.lines[0] in report.locations:
                 text += f" ({report.locations[finding.lines[0]]})"
-            location = {"physicalLocation": {"artifactLocation": _artifact(report.source)}}
-            if finding.lines:
+            # A value read from an event file points at that file (its step is in the message), not at a line.
+            ref = report.event_refs.get(finding.lines[0]) if finding.lines else None
+            location = {"physicalLocation": {"artifactLocation": _artifact(ref.file if ref is not None else report.source)}}
+            if finding.lines and ref is None:
                 location["physicalLocation"]["region"] = {"startLine": finding.lines[0]}
             results.append({
                 "ruleId": finding.rule,

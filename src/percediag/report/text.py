@@ -38,6 +38,8 @@ STATUS_WORD = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "missing": "MISS"
 SECTION_TITLES = {
     "architecture": "Architecture verification",
     "activation": "Activation health",
+    "diagnostics": "Hierarchy diagnostics",
+    "data": "Data checks",
     "gradient": "Gradient balance",
     "progression": "R2 progression",
     "baseline": "Baselines",
@@ -119,6 +121,11 @@ def _header(report: Report, counts: bool = True) -> Group:
     title = Text.assemble(("percediag ", "bold"), f"{report.version}  ", (report.source, "bold"),
                           f"  profile {report.profile}")
     span = f"run {report.run + 1} of {len(report.runs)} (lines {run.line}-{run.end_line})"
+    if run.event_sources:
+        # Read from event files alone (no lines), or a log joined with them.
+        folders = f"{len(run.event_sources)} event folder(s)"
+        span = (f"run {report.run + 1} of {len(report.runs)} ({folders})" if not run.end_line
+                else f"{span}, joined with {folders} by fold and epoch")
     if run.config is not None and run.config.title:
         span += f": {run.config.title}"
     tally = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
@@ -294,9 +301,20 @@ def _where(report: Report, lines: list[int]) -> str:
     if not lines:
         return f"{report.source}:"
     line = lines[0]
+    if line in report.event_refs:
+        return f"{report.event_refs[line].file}:step {report.event_refs[line].step}:"
     if line in report.locations:
         return f"{report.source} ({report.locations[line]}):"
     return f"{report.source}:{line}:"
+
+
+def _stated(raw: object, shown: str, message: str) -> bool:
+    """True when the message already gives the value, as shown or rounded to the 2-3 decimals rules print."""
+    if shown in message:
+        return True
+    if isinstance(raw, float) and not isinstance(raw, bool):
+        return any(f"{raw:.{digits}f}" in message for digits in (2, 3))
+    return False
 
 
 def _rule_lines(report: Report) -> list[Text]:
@@ -313,7 +331,7 @@ def _rule_lines(report: Report) -> list[Text]:
         message = first.message
         extra = []
         value = _value(first)
-        if value and value not in message:
+        if value and not _stated(first.value, value, message):
             extra.append(f"value {value}")
         if first.expected and first.expected not in message:
             extra.append(f"expected {first.expected}")
@@ -330,13 +348,14 @@ def _rule_lines(report: Report) -> list[Text]:
     return out
 
 
-def _forecast_line(report: Report) -> Text | None:
-    """The forecast of every fold in one line."""
-    if not report.forecast:
+def _forecast_line(report: Report, quoted: set[int | None] | None = None) -> Text | None:
+    """The forecast of every fold in one line, less the folds in `quoted` (already stated)."""
+    shown = [fc for fc in report.forecast if fc.fold not in (quoted or set())]
+    if not shown:
         return None
     target_key = next((k for fc in report.forecast for k in fc.epochs_to if k.startswith("target")), None)
     parts = []
-    for fc in report.forecast:
+    for fc in shown:
         label = "run" if fc.fold is None else f"fold {fc.fold}"
         if fc.projected is not None and fc.interval:
             text = f"{fc.projected:+.3f} [{fc.interval[0]:+.3f},{fc.interval[1]:+.3f}] at ep {fc.horizon}"
@@ -344,7 +363,16 @@ def _forecast_line(report: Report) -> Text | None:
             text = "no projection"
         trend = fc.trend + (", overfitting" if fc.overfitting else "")
         parts.append(f"{label} {text} ({trend}; SOTA? {fc.on_track}; target at ep {_target_text(fc, target_key)})")
-    return Text("forecast [90%]: " + "; ".join(parts))
+    head = "forecast [90%], other folds: " if quoted else "forecast [90%]: "
+    return Text(head + "; ".join(parts))
+
+
+def _trajectory_quoted(report: Report) -> set[int | None]:
+    """The fold whose projection the default view's progression.trajectory line states (its worst)."""
+    bad = [f for f in report.findings if f.rule == "progression.trajectory" and f.status != "pass"]
+    if not bad:
+        return set()
+    return {max(bad, key=lambda f: STATUS_ORDER[f.status]).fold}
 
 
 def _short_fixes(report: Report, top: int = 3) -> list[Text]:
@@ -381,7 +409,8 @@ def _short(report: Report) -> list:
     rules = _rule_lines(report)
     if rules:
         parts += [Text("")] + rules
-    forecast = _forecast_line(report)
+    # The trajectory line already states its fold's projection: each fact once.
+    forecast = _forecast_line(report, _trajectory_quoted(report))
     if forecast is not None:
         parts += [Text(""), forecast]
     parts += [Text("")] + _short_fixes(report)
@@ -419,10 +448,17 @@ def renderables(report: Report, quiet: bool = False, verbose: bool = False) -> l
 
 
 def _summary_line(report: Report) -> Text:
-    counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
-    top = next((f for f in report.fixes if f.rank == 1), None)
-    fix = f"; next fix: {top.id}" if top else ""
-    return Text.assemble(status_text(report.status), f" {report.source}: {counts}{fix}")
+    """`FAIL train.log run 2/3: 1 fail, 4 warn; next fix: ID; config: FILE`: the run is named when the
+    log holds several, and a user configuration is named because it can change the verdict."""
+    from percediag.report.quiet import quiet_parts  # the same words as the plain line
+
+    status, rest = quiet_parts(report)
+    return Text.assemble(status_text(status), rest)
+
+
+def quiet_line(report: Report) -> Text:
+    """The `-q` line of one report (sanitised)."""
+    return _summary_line(clean_model(report))
 
 
 def print_report(report: Report, console: Console, quiet: bool = False, verbose: bool = False) -> None:
