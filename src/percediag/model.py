@@ -362,6 +362,68 @@ class ModelType(Record):
     expected: dict[str, str] = Field(default_factory=dict, description="the PHASE 2 MODEL TYPES table: type -> text")
 
 
+class IndexStats(Record):
+    """Post-training `INDEX STATISTICS (HIERARCHY HEALTH)`: negative zero-shifted indices, summed over the batches."""
+
+    end_line: int | None = None
+    negative_beats: int | None = None
+    negative_measures: int | None = None
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class StageIssue(BaseModel):
+    """One numbered item of the post-training issue list: `1. Note LSTM: std=0.0354 < 0.1`."""
+
+    label: str = Field(description="the stage as printed")
+    stage: str | None = Field(default=None, description="canonical stage (as in StageStd), None if not a known stage")
+    std: float | None = None
+    bound: float | None = Field(default=None, description="the trainer's low threshold it fell below")
+    line: int
+
+
+class IssueList(Record):
+    """The post-training `DIAGNOSTIC SUMMARY`: `[N ISSUES DETECTED]`, the numbered issues, `Likely root causes:`."""
+
+    end_line: int | None = None
+    count: int | None = Field(default=None, description="N as the trainer counted it")
+    issues: list[StageIssue] = Field(default_factory=list)
+    root_causes: list[str] = Field(default_factory=list, description="the trainer's canned hints, as printed (untrusted text)")
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class PostAnalysis(Record):
+    """Round 13's `POST-TRAINING ANALYSIS: <model>`: fold results, per-dimension R2, comparison to the baseline."""
+
+    end_line: int | None = None
+    model: str | None = Field(default=None, description="the model the header names")
+    fold: int | None = None
+    r2: float | None = None
+    pearson: float | None = None
+    mae: float | None = None
+    pred_std: float | None = None
+    target_std: float | None = None
+    dims: list[DimensionRow] = Field(default_factory=list, description="per-dimension R2 of this fold (mean_r2 = the fold's R2)")
+    positive_dims: int | None = None
+    total_dims: int | None = None
+    baseline: str | None = Field(default=None, description="the baseline row's label, e.g. Baseline (7-layer BiLSTM)")
+    baseline_r2: float | None = Field(default=None, description="the trainer's fixed baseline R2, not measured in this run")
+    model_r2: float | None = Field(default=None, description="the model's row of the comparison")
+    expected: dict[str, str] = Field(default_factory=dict, description="the comparison's Expected column: row -> text")
+    gain: float | None = Field(default=None, description="model R2 minus the baseline R2, as printed")
+    tags: list[TrainerTag] = Field(default_factory=list)
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class TrainingSummary(Record):
+    """Round 13's training summary lines: `Fold N Best Val R2: x` and `TRAINING COMPLETE` with `Mean R2` / `Std R2`."""
+
+    fold_best: dict[str, float] = Field(default_factory=dict, description="fold id -> the trainer's best val R2")
+    complete_line: int | None = None
+    mean_r2: float | None = None
+    std_r2: float | None = None
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
 class ParseWarning(BaseModel):
     line: int
     message: str
@@ -432,6 +494,10 @@ class Run(BaseModel):
     slices: list[SliceStat] = Field(default_factory=list, description="slice lines outside any fold (data checks)")
     post_diagnostics: DiagnosticSummary | None = Field(default=None, description="post-training hierarchy diagnostics")
     post_ablation: Ablation | None = Field(default=None, description="post-training MANUAL ABLATION TEST")
+    post_index: IndexStats | None = Field(default=None, description="post-training INDEX STATISTICS")
+    post_issues: IssueList | None = Field(default=None, description="post-training DIAGNOSTIC SUMMARY issue list")
+    post_analysis: PostAnalysis | None = Field(default=None, description="Round 13's POST-TRAINING ANALYSIS")
+    training_summary: TrainingSummary | None = Field(default=None, description="Fold N Best Val R2 and TRAINING COMPLETE lines")
     event_sources: list[str] = Field(default_factory=list, description="event folders or metrics.csv files read into this run")
     mismatches: list[SourceMismatch] = Field(default_factory=list, description="stdout log against event files")
     unannounced_restarts: list[int] = Field(

@@ -50,6 +50,8 @@ SCAN = re.compile(
     # Later rounds (parsers diagnostics, ablation, datacheck, modeltype, slices).
     rb"|C SUMMARY - Epoch|CTIVATION VARIANCE|CONTRIBUTION ANALYSIS|ION TEST|PRE-TRAINING DATA|PHASE \d{1,2} MODEL"
     rb"|TRAINING: \w|Fold Dataset:|\[ABLATION\]|\[Slice\] Epoch"
+    # Post-training blocks (parsers indexstats, issues, postanalysis, trainingsummary).
+    rb"|INDEX STATISTICS|ISSUES? DETECTED\]|POST-TRAINING ANALYSIS|Fold \d{1,4} Best Val|TRAINING COMPLETE"
 )
 # The first byte of every SCAN alternative (two for `[ABLATION]` and `[Slice]`:
 # `[` alone is common in progress bars). Finding each with bytes.find

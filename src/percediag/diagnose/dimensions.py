@@ -3,6 +3,8 @@
 From the fold summaries (top/bottom five, collapsed counts) and the
 per-dimension R2 table: dimensions with negative R2, collapsed dimensions
 per fold, and dimensions among the bottom five of every finished fold.
+Without the cross-fold table, Round 13's post-training analysis (one
+fold's per-dimension R2) takes its place.
 """
 
 from __future__ import annotations
@@ -41,9 +43,12 @@ def dimension_view(run: Run) -> DimensionView:
                 entry = negatives.setdefault(dim.name, NegativeDimension(name=dim.name))
                 entry.folds.append(summary.fold)
                 entry.lines.append(dim.line)
-    if run.dimensions is not None:
+    rows = run.dimensions.rows if run.dimensions is not None else []
+    if not rows and run.post_analysis is not None:
+        rows = run.post_analysis.dims
+    if run.dimensions is not None or rows:
         view.available = True
-        for row in run.dimensions.rows:
+        for row in rows:
             if row.mean_r2 < 0:
                 entry = negatives.setdefault(row.name, NegativeDimension(name=row.name))
                 entry.mean_r2 = row.mean_r2

@@ -25,13 +25,17 @@ from percediag.parsers import (
     epoch,
     fold,
     gradient,
+    indexstats,
+    issues,
     lightning,
     modeltype,
+    postanalysis,
     slices,
     summary,
     testset,
     trainconfig,
     traceback,
+    trainingsummary,
 )
 from percediag.parsers.block import Block, Feed
 from percediag.parsers.builder import Builder
@@ -52,6 +56,10 @@ _BLOCKS: dict[str, type[Block]] = {
     "ablation": ablation.AblationBlock,
     "datacheck": datacheck.DataCheckBlock,
     "modeltype": modeltype.ModelTypesBlock,
+    "indexstats": indexstats.IndexStatsBlock,
+    "issues": issues.IssueListBlock,
+    "postanalysis": postanalysis.PostAnalysisBlock,
+    "trainingsummary": trainingsummary.TrainingSummaryBlock,
 }
 # Single-line records: marker group name -> handler.
 _LINES = {
@@ -76,6 +84,10 @@ _MARKER_SOURCES = {
     "datacheck": datacheck.MARKER,
     "modeltype": modeltype.MARKER,
     "slices": slices.MARKER,
+    "indexstats": indexstats.MARKER,
+    "issues": issues.MARKER,
+    "postanalysis": postanalysis.MARKER,
+    "trainingsummary": trainingsummary.MARKER,
 }
 MARKERS = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _MARKER_SOURCES.items()))
 

@@ -25,15 +25,19 @@ from percediag.model import (
     FoldHeader,
     FoldSummary,
     GradientStep,
+    IndexStats,
+    IssueList,
     Log,
     ModelSummary,
     ModelType,
     ParseWarning,
+    PostAnalysis,
     Run,
     SliceStat,
     StopEvent,
     TestResults,
     TrainingConfig,
+    TrainingSummary,
 )
 from percediag.parsers.gradient import GradientAccumulator
 
@@ -321,6 +325,43 @@ class Builder:
             self.run.model_type = ModelType(line=lineno, name="", where="model types table", expected=table)
         else:
             self.run.model_type.expected = table
+
+    # -- post-training blocks: index statistics, issue list, Round 13's analysis and summary lines --
+
+    def add_index_stats(self, record: IndexStats) -> None:
+        self.version += 1
+        self.run.post_index = record
+
+    def add_issue_list(self, record: IssueList) -> None:
+        self.version += 1
+        self.run.post_issues = record
+
+    def add_post_analysis(self, record: PostAnalysis) -> None:
+        self.version += 1
+        self.run.post_analysis = record
+
+    def _training_summary(self, lineno: int) -> TrainingSummary:
+        if self.run.training_summary is None:
+            self.run.training_summary = TrainingSummary(line=lineno)
+        return self.run.training_summary
+
+    def add_fold_best(self, lineno: int, fold: str, r2: float | None) -> None:
+        self.version += 1
+        if r2 is None:
+            return
+        summary = self._training_summary(lineno)
+        if fold in summary.fold_best or len(summary.fold_best) < MAX_FOLDS:
+            summary.fold_best[fold] = r2
+            summary.lines[f"fold_best.{fold}"] = lineno
+
+    def add_training_complete(self, lineno: int, stats: dict[str, tuple[float | None, int]]) -> None:
+        self.version += 1
+        summary = self._training_summary(lineno)
+        summary.complete_line = lineno
+        summary.lines["complete"] = lineno
+        for name, (value, line) in stats.items():
+            setattr(summary, f"{name}_r2", value)
+            summary.lines[f"{name}_r2"] = line
 
     # -- end -------------------------------------------------------------
 

@@ -18,7 +18,11 @@ it. Round 13's orthogonal recurrent init lifts note_out to 0.22 on the
 same data.
 
 The trainer's `[OK]`/`[LOW - ISSUE]`/`[HIGH]` tags are compared with the
-numbers; a disagreement is said in the finding.
+numbers; a disagreement is said in the finding. So is the post-training
+issue list (`[N ISSUES DETECTED]`) beside the post-training table: an
+item whose std is not the table's or not below its band, a stage below
+its band the list leaves out, or a count that is not the items listed
+(said on the last fold's finding, whichever summary it judges).
 
 Example (round9.log, line 246):
 
@@ -32,7 +36,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from percediag.findings import Finding
-from percediag.model import Run, StageStd
+from percediag.model import IssueList, Run, StageStd
 from percediag.rules.base import judged_summaries, model_name, summary_blind
 from percediag.settings import RuleOptions, Settings
 
@@ -73,6 +77,27 @@ def _judge(rows: list[StageStd], options: Options) -> tuple[list[str], list[str]
     return recurrent, other, lines, disagree
 
 
+def _issue_disagreements(rows: list[StageStd], issues: IssueList, options: Options) -> list[str]:
+    """The trainer's post-training issue list against the table it was drawn from."""
+    said, table = [], {r.stage: r for r in rows}
+    listed = {i.stage for i in issues.issues if i.stage is not None}
+    for issue in issues.issues:
+        row, band = table.get(issue.stage), options.stages.get(issue.stage or "")
+        if issue.std is None or row is None or band is None:
+            continue
+        if abs(issue.std - row.std) > 5e-5:
+            said.append(f"issue list: {issue.stage} std {issue.std:.4f}, the table {row.std:.4f} (line {issue.line})")
+        elif issue.std >= band.min:
+            said.append(f"issue list: {issue.stage} {issue.std:.4f} is not below its band's {band.min:g} (line {issue.line})")
+    for stage, row in table.items():
+        band = options.stages.get(stage)
+        if band is not None and row.std < band.min and stage not in listed:
+            said.append(f"{stage} {row.std:.4f} < {band.min:g} is not in the issue list (line {issues.line})")
+    if issues.count is not None and issues.count != len(issues.issues):
+        said.append(f"the issue list counts {issues.count} and lists {len(issues.issues)} (line {issues.line})")
+    return said
+
+
 def _own_rows(run: Run, fold, options: Options) -> list[StageStd]:
     check = fold.activation
     if check is None:
@@ -108,6 +133,9 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
                 continue
             where = f"the model's own diagnose lines ({blind}; the summary's zeros at line {summary.line} are not applicable)"
         recurrent, other, lines, disagree = _judge(rows, options)
+        post = run.post_diagnostics
+        if run.post_issues is not None and post is not None and (fold is None or fold is run.folds[-1]) and summary_blind(post, model) is None:
+            disagree += _issue_disagreements(post.stages, run.post_issues, options)
         said = f"; the trainer's tags disagree: {', '.join(disagree)}" if disagree else ""
         if recurrent:
             findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id,
