@@ -27,6 +27,11 @@ that are skipped. A record cut short or failing a check ends the reading
 there, with a note: a file from a training killed mid-write is read up to
 its last good record. A file whose first record is not an event file's
 `file_version` is not an event file (InputError).
+
+`EventFileReader` reads a file that is still being written (`watch`): each
+call decodes the records completed since the last one, and a record cut
+short at the end is waited for, not taken for damage, until `finish()`.
+`read_event_file` is one call and `finish()`, so both read the same way.
 """
 
 from __future__ import annotations
@@ -166,17 +171,27 @@ def decode_event(payload: bytes) -> tuple[float, int, str | None, list[tuple[str
     return wall, step, version, values
 
 
-def _records(handle: BinaryIO, name: str, into: ScalarFile) -> Iterator[tuple[int, bytes | None]]:
+class _Cut(Exception):
+    """The bytes from `offset` on are not a whole record yet (the end of a file being written)."""
+
+    def __init__(self, offset: int, why: str) -> None:
+        super().__init__(why)
+        self.offset, self.why = offset, why
+
+
+def _records(handle: BinaryIO, into: ScalarFile, end: int | None = None) -> Iterator[tuple[int, bytes | None]]:
     """(offset, payload) per record; payload None for a record too large to decode (skipped by seek).
-    Stops at the end of the file, or at the first record cut short or failing its length check."""
+    Stops at the end of the file (or at the first record boundary past `end`), raises _Cut at a
+    record cut short, and stops at a record failing its length check (noted in `into`)."""
     while True:
         offset = handle.tell()
+        if end is not None and offset >= end:
+            return
         header = handle.read(12)
         if not header:
             return
         if len(header) < 12:
-            into.stop(f"byte {offset}", "a record header cut short (the writer was stopped mid-write)")
-            return
+            raise _Cut(offset, "a record header cut short (the writer was stopped mid-write)")
         length, length_crc = _HEADER.unpack(header)
         if masked(header[:8]) != length_crc:
             into.stop(f"byte {offset}", "a record whose length fails its CRC (corrupt data)")
@@ -185,61 +200,99 @@ def _records(handle: BinaryIO, name: str, into: ScalarFile) -> Iterator[tuple[in
             handle.seek(length, 1)
             trailer = handle.read(4)
             if len(trailer) < 4:
-                into.stop(f"byte {offset}", "a record cut short (the writer was stopped mid-write)")
-                return
+                raise _Cut(offset, "a record cut short (the writer was stopped mid-write)")
             yield offset, None
             continue
         payload = handle.read(length)
         trailer = handle.read(4)
         if len(payload) < length or len(trailer) < 4:
-            into.stop(f"byte {offset}", "a record cut short (the writer was stopped mid-write)")
-            return
+            raise _Cut(offset, "a record cut short (the writer was stopped mid-write)")
         into.crc_pending = _CRC.unpack(trailer)[0]
         yield offset, payload
 
 
+class EventFileReader:
+    """One event file read incrementally: each `read()` decodes the records written since the last
+    one, from the end of the last whole record. A record cut short at the end of the file is not
+    an error while the file may still grow (`watch`): it is read again, whole, at the next call.
+    `finish()` is the end of reading: a record still cut short is where the file stops (a writer
+    killed mid-write), and a file without a first event is refused, as `read_event_file` does."""
+
+    def __init__(self, path: str, display: str | None = None) -> None:
+        self.path = path
+        self.name = display or path
+        self.result = ScalarFile(path=self.name, kind="tfevents")
+        self.offset = 0  # the end of the last whole record
+        self.cut: str | None = None  # why the bytes after `offset` are not a record (yet)
+        self._first = True
+
+    def read(self, budget: int | None = None) -> int:
+        """Decode the whole records after `offset` (about `budget` bytes at most); returns how many.
+        Raises InputError when the file is not an event file, or cannot be read."""
+        if self.result.stopped is not None:
+            return 0  # corrupt data: nothing after it is read
+        try:
+            handle = open(self.path, "rb")
+        except OSError as exc:
+            raise InputError(f"{self.name}: cannot open: {exc.strerror or exc}") from exc
+        before = self.result.records
+        with handle:
+            try:
+                handle.seek(self.offset)
+                self.cut = None
+                self._decode(handle, None if budget is None else self.offset + budget)
+            except _Cut as cut:
+                self.offset, self.cut = cut.offset, cut.why
+            except OSError as exc:
+                raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from exc
+        if self._first and self.result.stopped is not None:
+            raise InputError(f"{self.name}: not a TensorBoard event file ({self.result.stopped})")
+        return self.result.records - before
+
+    def _decode(self, handle: BinaryIO, end: int | None) -> None:
+        name, result = self.name, self.result
+        for offset, payload in _records(handle, result, end):
+            if payload is None:
+                if self._first:
+                    raise InputError(f"{name}: not a TensorBoard event file (its first record is not one)")
+                result.records += 1
+                self.offset = handle.tell()
+                continue
+            try:
+                wall, step, version, values = decode_event(payload)
+            except _Malformed as exc:
+                if self._first:
+                    raise InputError(f"{name}: not a TensorBoard event file (its first record is not an event)") from exc
+                result.stop(f"byte {offset}", f"a record that is not a valid event ({exc})")
+                return
+            if self._first:
+                if version is None or not version.startswith("brain.Event:"):
+                    raise InputError(f"{name}: not a TensorBoard event file (no file_version record first)")
+                self._first = False
+                result.first_wall = wall if math.isfinite(wall) else None
+            if values and masked(payload) != result.crc_pending:
+                result.stop(f"byte {offset}", "a record whose data fails its CRC (corrupt data)")
+                return
+            result.records += 1
+            self.offset = handle.tell()
+            for tag, value in values:
+                if value is None:
+                    result.markers.add(tag)
+                else:
+                    result.add(tag, step, value, wall)
+
+    def finish(self) -> ScalarFile:
+        if self.cut is not None and self.result.stopped is None:
+            self.result.stop(f"byte {self.offset}", self.cut)
+        if self._first and self.result.stopped is None:
+            raise InputError(f"{self.name}: not a TensorBoard event file (empty)")
+        if self._first:
+            raise InputError(f"{self.name}: not a TensorBoard event file ({self.result.stopped})")
+        return self.result
+
+
 def read_event_file(path: str, display: str | None = None) -> ScalarFile:
     """Every scalar of one event file, bounded in memory (see ScalarFile)."""
-    name = display or path
-    result = ScalarFile(path=name, kind="tfevents")
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"{name}: cannot open: {exc.strerror or exc}") from exc
-    with handle:
-        try:
-            first = True
-            for offset, payload in _records(handle, name, result):
-                if payload is None:
-                    if first:
-                        raise InputError(f"{name}: not a TensorBoard event file (its first record is not one)")
-                    result.records += 1
-                    continue
-                try:
-                    wall, step, version, values = decode_event(payload)
-                except _Malformed as exc:
-                    if first:
-                        raise InputError(f"{name}: not a TensorBoard event file (its first record is not an event)") from exc
-                    result.stop(f"byte {offset}", f"a record that is not a valid event ({exc})")
-                    break
-                if first:
-                    if version is None or not version.startswith("brain.Event:"):
-                        raise InputError(f"{name}: not a TensorBoard event file (no file_version record first)")
-                    first = False
-                    result.first_wall = wall if math.isfinite(wall) else None
-                if values and masked(payload) != result.crc_pending:
-                    result.stop(f"byte {offset}", "a record whose data fails its CRC (corrupt data)")
-                    break
-                result.records += 1
-                for tag, value in values:
-                    if value is None:
-                        result.markers.add(tag)
-                    else:
-                        result.add(tag, step, value, wall)
-            if first and result.stopped is None:
-                raise InputError(f"{name}: not a TensorBoard event file (empty)")
-            if first:
-                raise InputError(f"{name}: not a TensorBoard event file ({result.stopped})")
-        except OSError as exc:
-            raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
-    return result
+    reader = EventFileReader(path, display)
+    reader.read()
+    return reader.finish()

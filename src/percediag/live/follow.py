@@ -43,7 +43,9 @@ class FileFollower:
         except FileNotFoundError:
             return False
         except IsADirectoryError as exc:
-            raise InputError(f"{self.path}: is a directory, not a log file") from exc
+            # A TensorBoard folder that did not exist when the watch began was taken for a log file.
+            raise InputError(f"{self.path}: is a directory, not a log file (to wait for a TensorBoard log folder, "
+                             "end its name with /)") from exc
         except OSError as exc:
             raise InputError(f"{self.path}: cannot open: {exc.strerror or exc}") from exc
         status = os.fstat(handle.fileno())

@@ -30,6 +30,7 @@ from percediag.errors import UsageError
 from percediag.live.command import CommandRunner, OutputFailed, Terminated, exit_code
 from percediag.live.follow import FileFollower
 from percediag.live.hooks import TIMEOUT, Hooks
+from percediag.live.scalars import JoinedWatcher, ScalarFollower, ScalarWatcher, is_scalar_target
 from percediag.live.sinks import LiveSink, make_sink
 from percediag.live.watcher import Watcher
 from percediag.settings import SettingsRecipe
@@ -60,6 +61,7 @@ class WatchOptions:
     tee_append: bool = False  # --append: add to the --tee file instead of replacing it
     pty: bool | None = None  # --pty / --pipe; None: a pseudo-terminal when stdout is a terminal
     exec_timeout: float = TIMEOUT
+    events: str | None = None  # --events DIR: the run's event folder, joined with the text log
 
 
 class _Signals:
@@ -210,10 +212,19 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
     else:
         sink = make_sink(options.fmt, to_stderr=False, color_console=console)
     name = "<command>" if options.command else options.target[0]
-    watcher = Watcher(recipe, sink, name)
+    # A TensorBoard folder, an event file or a metrics.csv is followed by file, record by record.
+    scalars = not options.command and is_scalar_target(options.target[0])
+    joined = ScalarFollower(options.events) if options.events is not None else None
+    follower: FileFollower | ScalarFollower | None = None
+    if scalars:
+        follower = ScalarFollower(options.target[0])
+        watcher = ScalarWatcher(recipe, sink, name, follower)
+    elif joined is not None:
+        watcher = JoinedWatcher(recipe, sink, name, joined)
+    else:
+        watcher = Watcher(recipe, sink, name)
     tee_handle = None
     runner: CommandRunner | None = None
-    follower = None
     hooks = None
     if options.exec_command:
         hooks = Hooks(options.exec_command, options.exec_timeout) if guard is None else \
@@ -230,9 +241,7 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
         guard.runner = runner
         if runner.pty:
             signals.on_resize(runner.resize)
-    else:
-        if Path(options.target[0]).is_dir():
-            raise UsageError(f"{options.target[0]}: is a directory, not a log file")
+    elif not scalars:
         follower = FileFollower(options.target[0])
     last_data = time.monotonic()
     fired = None
@@ -251,6 +260,11 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
                     data, event = follower.poll()
                     if event in ("truncated", "rewritten", "rotated"):
                         watcher.reset(event)
+                if joined is not None:
+                    grew, _ = joined.poll()  # a file of it read again from its start is re-judged as it is
+                    if grew:
+                        watcher.events_grew(grew)
+                        last_data = time.monotonic()
                 if data:
                     watcher.feed(data)
                     last_data = time.monotonic()

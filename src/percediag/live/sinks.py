@@ -36,13 +36,17 @@ def jsonl(event: dict) -> str:
 def _describe(event: dict) -> str | None:
     kind = event["event"]
     if kind == "fold_start":
-        return f"fold {event['fold']} started (line {event['line']})"
+        where = f"at {event['locations'][0]}" if event.get("locations") else f"line {event['line']}"
+        return f"fold {event['fold']} started ({where})"
     if kind == "fold_end":
         best = "n/a" if event["best_r2"] is None else f"{event['best_r2']:.4f}"
         return f"fold {event['fold']} finished after {event['epochs']} epoch(s): best R2 {best}"
     if kind == "finding":
         fold = "" if event["fold"] is None else f" fold {event['fold']}"
-        lines = f" [line {', '.join(map(str, event['lines'][:3]))}]" if event["lines"] else ""
+        if event.get("locations"):
+            lines = f" [{', '.join(event['locations'][:3])}]"  # event-file points: FILE:step N
+        else:
+            lines = f" [line {', '.join(map(str, event['lines'][:3]))}]" if event["lines"] else ""
         word = STATUS_WORD[event["status"]] if event["change"] == "alert" else "RECOVERED"
         return f"{word} {event['rule']}{fold}: {event['message']}{lines}"
     if kind == "restart":

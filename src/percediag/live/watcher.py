@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from percediag.findings import Finding
 from percediag.live.lines import LineStream
+from percediag.model import Log
 from percediag.parsers import Parser
 from percediag.diagnose.profile_choice import choose
 from percediag.pipeline import check_log
@@ -39,6 +40,12 @@ def held_back(finding: Finding, run_over: bool, round_known: bool = True) -> boo
     if finding.rule in FINAL_ONLY_RULES or finding.category == "baseline":
         return True
     return finding.rule == "progression.convergence" and finding.fold is None
+
+
+def _where(report: Report, lines: list[int]) -> dict:
+    """`locations`: FILE:step N for the lines that are event-file points (negative virtual lines)."""
+    found = [report.locations[line] for line in lines if line < 0 and line in report.locations]
+    return {"locations": found} if found else {}
 
 
 class Watcher:
@@ -69,17 +76,22 @@ class Watcher:
         for lineno, text in self.lines.idle():
             self.parser.feed(lineno, text)
 
-    def evaluate(self, final: bool = False) -> list[dict]:
-        """Re-judge if anything was added; emit and return the events."""
+    def _log(self, final: bool) -> Log | None:
+        """The records to judge: all of them when `final`, else the log so far; None when nothing was added."""
         if final:
             for lineno, text in self.lines.close():
                 self.parser.feed(lineno, text)
-            log = self.parser.finish()
-        else:
-            if self.parser.version == self._version:
-                return []
-            self._version = self.parser.version
-            log = self.parser.snapshot()
+            return self.parser.finish()
+        if self.parser.version == self._version:
+            return None
+        self._version = self.parser.version
+        return self.parser.snapshot()
+
+    def evaluate(self, final: bool = False) -> list[dict]:
+        """Re-judge if anything was added; emit and return the events."""
+        log = self._log(final)
+        if log is None:
+            return []
         index = len(log.runs) - 1
         choice = choose(log.runs[index], self.recipe.profile, self.recipe.profile_origin, self.name)
         report = check_log(log, self.recipe.build(choice.profile), index, choice=choice)
@@ -89,10 +101,12 @@ class Watcher:
         now = time.time()
         events: list[dict] = []
         for fold in run.folds:
-            key = (index, fold.fold, fold.line)
+            # A fold of event files is known by its folder: its virtual first line moves as records arrive.
+            key = (index, fold.fold, fold.line if fold.line > 0 else fold.event_source)
             if key not in self._folds:
                 self._folds[key] = False
-                events.append({"event": "fold_start", "run": index + 1, "fold": fold.fold, "line": fold.line, "time": now})
+                events.append({"event": "fold_start", "run": index + 1, "fold": fold.fold, "line": fold.line,
+                               **_where(report, [fold.line]), "time": now})
             if fold.finished and not self._folds[key]:
                 self._folds[key] = True
                 best = max((e.val_r2 for e in fold.epochs if e.val_r2 is not None), default=None)
@@ -110,7 +124,8 @@ class Watcher:
             elif finding.status == "pass" and before in _BAD:
                 change = "recovered"
             if change is not None:
-                event = {"event": "finding", "change": change, "run": index + 1, **finding.model_dump(mode="json"), "time": now}
+                event = {"event": "finding", "change": change, "run": index + 1, **finding.model_dump(mode="json"),
+                         **_where(report, finding.lines), "time": now}
                 events.append(event)
         for forecast in report.forecast:
             key = (index, forecast.fold)
