@@ -242,3 +242,17 @@ def test_merge_api_keeps_stdout_blocks():
     assert run.config is not None and all(f.activation is not None for f in run.folds)
     assert all(e.source == "both" for f in run.folds for e in f.epochs)
     assert not run.mismatches
+
+
+def test_two_runs_holding_one_fold_are_refused_not_mixed(tmp_path):
+    """Round 13's folder holds the main run and an optional HAN run beside it, each with a fold_1:
+    joining the log with either one silently would judge it with another run's numbers."""
+    for parent in ("percepiano", "han/percepiano"):
+        shutil.copytree(TB / "round5" / "fold_1", tmp_path / parent / "fold_1")
+    code, out, err = run_cli(["check", str(TB / "round5" / "stdout.log"), "--events", str(tmp_path)])
+    assert code == 2 and out == "" and "Traceback" not in err and err.count("\n") == 1
+    assert "two runs hold fold 1" in err and "han/percepiano/fold_1" in err
+    # Naming the run's own folder works; versions of one fold are still chosen by their number.
+    shutil.copytree(TB / "round5" / "fold_1" / "version_0", tmp_path / "percepiano" / "fold_1" / "version_1")
+    code, out, err = run_cli(["check", str(TB / "round5" / "stdout.log"), "--events", str(tmp_path / "percepiano"), "-q"])
+    assert code in (0, 1) and err == "", err

@@ -139,8 +139,10 @@ Results on 22 validation samples:
 
 
 def test_round9_names_recurrent_collapse_and_ranks_no_applied_fix_first(tmp_path):
-    rep = report(tmp_path, ROUND9.read_text())
-    assert rep["profile"] == "round8"
+    rep = report(tmp_path, ROUND9.read_text(), "pasted.log")
+    # The title still says ROUND 8 (the Round 9 notebook never updated it); the blocks say Round 9.
+    assert rep["profile"] == "round9" and "first printed in Round 9" in rep["profile_reason"]
+    assert any("names Round 8" in note and "stale" in note for note in rep["profile_notes"])
     stage = findings(rep, "diagnostics.stage_std")[0]
     assert stage["status"] == "fail" and stage["direction"] == "below"
     assert 318 in stage["lines"] and "note_out 0.0303 < 0.1" in stage["message"]
@@ -264,3 +266,11 @@ def test_han_model_collapse_on_round13_profile_comes_back_to_verify(tmp_path):
 def test_older_logs_get_no_later_round_findings(tmp_path, name):
     rep = report(tmp_path, (REAL / name).read_text(), name)
     assert not [f for f in rep["findings"] if f["rule"].startswith(("diagnostics.", "data."))]
+
+
+def test_round13_is_recognised_from_its_blocks_whatever_the_file_name(tmp_path):
+    """A pasted log has no telling name; the HAN run of the Round 13 commit keeps Round 6's [OK] tags."""
+    rep = report(tmp_path, ROUND13.read_text(), "stdout.log")
+    assert rep["profile"] == "round13" and "PHASE 2 MODEL TYPES" in rep["profile_reason"]
+    tagged = ROUND13.read_text().replace("TRAINING: baseline_beat", "TRAINING: han")
+    assert report(tmp_path, tagged, "stdout.log")["profile"] == "round13"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import signal
 
 import pytest
 
@@ -25,16 +24,7 @@ FORMS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def deadline():
-    def expired(signum, frame):
-        raise TimeoutError("test still running after 120 s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(120)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("deadline")
 
 
 def check_verdict(path) -> tuple:

@@ -535,7 +535,8 @@ class ExitOn(str, Enum):
 
 @app.command()
 def watch(
-    target: Annotated[Optional[list[str]], typer.Argument(help="A log file to follow, or after `--` a command to run.", show_default=False)] = None,
+    target: Annotated[Optional[list[str]], typer.Argument(help="A log file, a TensorBoard log folder, an event file or a metrics.csv to follow, or after `--` a command to run.", show_default=False)] = None,
+    events: EventsOpt = None,
     profile: ProfileOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -554,7 +555,7 @@ def watch(
     color: Annotated[Color, typer.Option("--color", help="Colour: auto, always, never.")] = Color.auto,
     isolated: IsolatedOpt = False,
 ) -> None:
-    """Follow a training log as it grows (or run the training command) and alert the moment a finding turns bad."""
+    """Follow a training log or a TensorBoard log folder as it grows (or run the training command) and alert the moment a finding turns bad."""
     from percediag.discovery import load_recipe
     from percediag.live.session import WatchOptions, check_seconds, run_watch
 
@@ -569,6 +570,13 @@ def watch(
         raise UsageError("standard output is closed: the command's output would have nowhere to go; not starting it")
     if not command_mode and pty is not None:
         raise UsageError("--pty and --pipe apply to `-- COMMAND`")
+    if events is not None:
+        from percediag.live.scalars import is_scalar_target
+
+        if not command_mode and is_scalar_target(target[0]):
+            raise UsageError(f"--events: {target[0]} is itself an event folder or file; pass the stdout log first")
+        if not is_scalar_target(events) and Path(events).exists():
+            raise UsageError(f"--events {events}: not a TensorBoard log folder, an event file or a metrics.csv")
     recipe = load_recipe(config, profile, set_, tried, isolated=isolated)
     if append and tee is None:
         raise UsageError("--append applies to --tee FILE")
@@ -580,7 +588,7 @@ def watch(
     options = WatchOptions(
         target=target, command=command_mode, exit_on=exit_on.value if exit_on else None, exec_command=exec_,
         fmt=output_format.value, tee=tee, tee_append=append, grace=grace, interval=interval, idle_exit=idle_exit, fail_on=fail_on.value,
-        pty=pty, exec_timeout=exec_timeout,
+        pty=pty, exec_timeout=exec_timeout, events=events,
     )
     raise typer.Exit(run_watch(recipe, options, console))
 

@@ -38,7 +38,10 @@ KEY_CHARS = 64
 
 _WS = re.compile(r"[ \t\n\r]*+")
 # A string's body up to its closing quote, an incomplete escape, or the end of the buffer.
-_BODY = re.compile(r'[^"\\]*+(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\]*+)*+')
+# Possessive repeats of a group (`(?:...)*+`) are not used: CPython 3.11.2's re (Debian 12's
+# python3) lets them run past their own stop; each iteration here starts with a
+# backslash or a literal, so the greedy repeat cannot backtrack into a second reading.
+_BODY = re.compile(r'[^"\\]*+(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\]*+)*')
 _HIGH_SURROGATE_END = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\Z")
 _LITERAL = re.compile(r"-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?|true|false|null")
 
@@ -47,7 +50,7 @@ _LITERAL = re.compile(r"-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?|
 # (refused by `_literal`) stops the run and meets the event path; a literal cut by the buffer's
 # end is never followed by its comma, so the run stops before it.
 _SCALAR_RUN = re.compile(r"(?:[ \t\n\r]*+(?:-?(?:0|[1-9][0-9]{0,300})(?:\.[0-9]{1,300})?(?:[eE][+-]?[0-9]{1,300})?"
-                         r"|true|false|null)[ \t\n\r]*+,)*+")
+                         r"|true|false|null)[ \t\n\r]*+,)*")
 
 START_MAP, END_MAP, START_ARRAY, END_ARRAY, KEY, STRING, SCALAR = range(7)
 # Parser states: what may come next.

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from percediag.settings import load_table
 
@@ -25,6 +27,7 @@ class RoundFacts(BaseModel):
     head: str | None = None
     learning_rate: float | None = None
     best_r2: float | None = None
+    prints: list[Literal["diagnostic_summary", "ablation", "model_types"]] = Field(default_factory=list)
 
 
 class RoundTable(BaseModel):

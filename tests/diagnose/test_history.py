@@ -183,10 +183,11 @@ def test_an_early_round_does_not_escalate():
 
 
 def test_the_run_counts_as_the_round_it_names_not_its_profile_round():
-    """Round 7 judged with round6: Rounds 1-6 were before it, Round 6 with no recorded R2 included."""
+    """Round 7 judged with round6: Rounds 1-6 were before it; Round 6, with no recorded R2, is no
+    evidence either way and is not counted (the reason claims no history the table does not hold)."""
     text = (REAL / "round6.log").read_text().replace("(SOTA - ROUND 6)", "(SOTA - ROUND 7)")
     report = check(text)
-    assert report.profile == "round6" and "7 rounds in a row (Rounds 1-6 as the replica" in report.escalation.reason
+    assert report.profile == "round6" and "6 rounds in a row (Rounds 1-5 as the replica" in report.escalation.reason
 
 
 def test_several_logs_of_one_round_count_once(tmp_path):

@@ -151,7 +151,7 @@ def rank_fixes(tables: Tables, causes: list[CauseScore], available: dict[str, li
             item.placement = f"{said} (--tried): score {base:.2f} x {weight:g}, demoted, not dropped"
         elif escalated:
             item.status = "escalated"
-            item.placement = "escalated to the top: targeted fixes stopped moving the best R2 (see the escalation)"
+            item.placement = "escalated to the top: rounds of targeted fixes stayed below the floor (see Stop patching)"
         else:
             item.placement = f"score {base:.2f}: evidence x prior x cost"
         candidates.append(item)

@@ -112,7 +112,9 @@ def _steps(run_round: int | None, rows: list[HistoryRound], best: BestR2) -> lis
     if run_round is not None:
         first = min(by_round, default=run_round)
         recorded = round_table().rounds
-        steps += [_Step(round=n, value=recorded[n].best_r2, kind="recorded") for n in sorted(recorded) if n < first]
+        # A recorded round without a recorded R2 (Round 6 on) is no evidence either way: not counted.
+        steps += [_Step(round=n, value=recorded[n].best_r2, kind="recorded") for n in sorted(recorded)
+                  if n < first and recorded[n].best_r2 is not None]
     steps += [_Step(round=n, value=value, kind="history") for n, value in sorted(by_round.items())]
     steps.append(_Step(round=run_round, value=best.value, kind="current"))
     return steps

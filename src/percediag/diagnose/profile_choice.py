@@ -11,7 +11,10 @@ the latest bundled round before it; no round named: the default profile.
 Round labels go stale (a notebook title not updated), so the log's own
 architecture (head, learning rate, parameter count) is compared with the
 recorded facts of the named round (configs/rounds.yaml); a contradiction
-is reported, with the rounds the architecture does match.
+is reported, with the rounds the architecture does match. Blocks outrank
+labels: a log printing what a later round's trainer was the first to print
+(rounds.yaml `prints`: Round 9's DIAGNOSTIC SUMMARY, Round 13's model types
+table) is at least that round, and the stale label is reported.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from percediag.roundtable import round_table
 from percediag.rules.architecture_learning_rate import observed
 from percediag.rules.architecture_param_count import reported_counts
 from percediag.rules.architecture_prediction_head import show
+from percediag.rules.base import HAN_TYPES, model_name
 from percediag.settings import DEFAULT_PROFILE, profile_names
 
 # A tag that names the run's own round ends in "(Round N)"; "(Round 3 fix
@@ -64,6 +68,25 @@ def named_round(run: Run, source: str | None = None) -> NamedRound | None:
     return None
 
 
+# What each block kind of rounds.yaml's `prints:` is, in the records.
+_PRINTED = {
+    "diagnostic_summary": ("DIAGNOSTIC SUMMARY blocks", lambda run: any(f.diagnostics for f in run.folds)
+                           or run.post_diagnostics is not None),
+    "ablation": ("[ABLATION] results", lambda run: any(f.ablations for f in run.folds) or run.post_ablation is not None),
+    "model_types": ("the PHASE 2 MODEL TYPES table", lambda run: run.model_type is not None and bool(run.model_type.expected)),
+}
+
+
+def printed_round(run: Run) -> NamedRound | None:
+    """The latest recorded round whose trainer is the first to print a block this log holds: the log is
+    at least that round, whatever a title or tag not updated since says (rounds.yaml, `prints`)."""
+    for number, facts in sorted(round_table().rounds.items(), reverse=True):
+        seen = [_PRINTED[kind][0] for kind in facts.prints if _PRINTED[kind][1](run)]
+        if seen:
+            return NamedRound(round=number, line=run.line, where=f"it prints {seen[0]}, first printed in Round {number}")
+    return None
+
+
 def bundled_rounds() -> dict[int, str]:
     """Round number -> profile name, for the bundled profiles `roundN`."""
     found = {}
@@ -76,6 +99,15 @@ def bundled_rounds() -> dict[int, str]:
 
 def choose(run: Run, explicit: str | None, explicit_origin: str = "--profile", source: str | None = None) -> ProfileChoice:
     named = named_round(run, source)
+    stale = None
+    printed = printed_round(run)
+    if printed is not None and (named is None or named.round < printed.round):
+        # The blocks outrank a label: Round 9's notebook still titles itself ROUND 8, and the Round 13
+        # trainer keeps Round 6's [OK] tags.
+        if named is not None:
+            said = f"{named.where}, line {named.line}" if named.where != "file name" else "its file name"
+            stale = f"the log names Round {named.round} ({said}) but {printed.where}: the label is stale"
+        named = printed
     number = named.round if named else None
     if explicit is not None:
         reason = f"profile {explicit}: chosen by {explicit_origin}"
@@ -87,10 +119,12 @@ def choose(run: Run, explicit: str | None, explicit_origin: str = "--profile", s
         return ProfileChoice(profile=DEFAULT_PROFILE, explicit=False,
                              reason=f"profile {DEFAULT_PROFILE}: the default; the log names no round (pass --profile to choose)")
     rounds = bundled_rounds()
-    said = f"{named.where}, line {named.line}" if named.where != "file name" else "its file name"
+    said = (named.where if named.where.startswith("it prints") else
+            f"{named.where}, line {named.line}" if named.where != "file name" else "its file name")
     if named.round in rounds:
         profile = rounds[named.round]
-        reason = f"profile {profile}: the log names Round {named.round} ({said})"
+        reason = (f"profile {profile}: {said}" if named.where.startswith("it prints") else
+                  f"profile {profile}: the log names Round {named.round} ({said})")
     else:
         earlier = [r for r in rounds if r < named.round]
         if not earlier:
@@ -99,8 +133,9 @@ def choose(run: Run, explicit: str | None, explicit_origin: str = "--profile", s
         profile = rounds[max(earlier)]
         reason = (f"profile {profile}: the log names Round {named.round} ({said}), later than every bundled round; "
                   f"{profile} is the latest before it")
+    found = contradictions(run, named)
     return ProfileChoice(profile=profile, explicit=False, reason=reason, named_round=number,
-                         contradictions=contradictions(run, named))
+                         contradictions=([stale] if stale else []) + found)
 
 
 def _observed(run: Run) -> dict[str, object]:
@@ -113,7 +148,9 @@ def _observed(run: Run) -> dict[str, object]:
     if lr is not None:
         facts["learning_rate"] = lr[0]
     counts = {count for count, _ in reported_counts(run)}
-    if len(counts) == 1:
+    model = model_name(run)
+    # The recorded counts are the full HAN's: another model's count says nothing of the round.
+    if len(counts) == 1 and (model is None or model in HAN_TYPES):
         facts["params"] = counts.pop()
     return facts
 

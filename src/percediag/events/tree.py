@@ -6,6 +6,8 @@ Each folder holding event files (or a metrics.csv) is one run folder; its fold
 number is the last `fold_N` (also `fold-N`, `foldN`) among its path parts.
 When one fold has several versions (a fold trained again into the same
 folder), the highest version is read and the others are named in a note.
+Two fold folders with the same fold number (another run beside the main
+one) are refused: the user names the run's own folder.
 Within a folder, event files are read in name order (their names start with
 the writer's start time) and their points joined.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,7 +112,7 @@ def read_metrics_csv(path: str, display: str | None = None) -> ScalarFile:
     return result
 
 
-def _read(path: Path, display: str) -> ScalarFile:
+def read_scalar_file(path: Path, display: str) -> ScalarFile:
     if path.name.endswith(".csv"):
         return read_metrics_csv(str(path), display)
     return read_event_file(str(path), display)
@@ -118,13 +121,20 @@ def _read(path: Path, display: str) -> ScalarFile:
 def read_scalars(path: str | Path) -> list[RunFolder]:
     """The run folders under `path` (a folder, an event file or a metrics.csv), in fold-folder order."""
     root = Path(path)
+    found = find_scalar_files(root)
+    if not found:
+        raise InputError(f"{root}: no TensorBoard event file (events.out.tfevents.*) or metrics.csv under it")
+    return run_folders(root, found, lambda chosen: read_scalar_file(chosen, str(chosen)))
+
+
+def find_scalar_files(root: Path) -> dict[Path, list[Path]]:
+    """The event files and metrics.csv files under `root` by folder (`root` itself when it is a file);
+    empty when there are none (yet). Refuses a walk too deep or too wide to be a run's log folder."""
     try:
         if not root.exists():
             raise InputError(f"{root}: no such file or folder")
         if not root.is_dir():
-            parts = root.parent.parts
-            return [RunFolder(folder=str(root.parent), fold=_fold_of(parts), version=_version_of(parts),
-                              files=[_read(root, str(root))])]
+            return {root.parent: [root]}
     except OSError as exc:
         raise InputError(f"{root}: cannot open: {exc.strerror or exc}") from exc
     found: dict[Path, list[Path]] = {}
@@ -146,8 +156,15 @@ def read_scalars(path: str | Path) -> list[RunFolder]:
                                      "give the folder of one run")
     except OSError as exc:
         raise InputError(f"{root}: cannot read: {exc.strerror or exc}") from exc
-    if not found:
-        raise InputError(f"{root}: no TensorBoard event file (events.out.tfevents.*) or metrics.csv under it")
+    return found
+
+
+def run_folders(root: Path, found: dict[Path, list[Path]], read: Callable[[Path], ScalarFile]) -> list[RunFolder]:
+    """The run folders of `found` (find_scalar_files), each file's scalars from `read`: one folder per
+    fold, its latest version."""
+    if not root.is_dir():
+        parts = root.parent.parts
+        return [RunFolder(folder=str(root.parent), fold=_fold_of(parts), version=_version_of(parts), files=[read(root)])]
     folders = []
     for folder, paths in found.items():
         parts = folder.relative_to(root).parts if folder != root else (root.name,)
@@ -156,7 +173,7 @@ def read_scalars(path: str | Path) -> list[RunFolder]:
         events = [p for p in paths if EVENT_MARK in p.name]
         # Lightning writes one kind per logger; with both, the event files carry every point.
         for chosen in events or paths:
-            run.files.append(_read(chosen, str(chosen)))
+            run.files.append(read(chosen))
         if events and len(paths) > len(events):
             run.notes.append(f"{folder}: metrics.csv beside event files not read (the event files hold the same points)")
         folders.append(run)
@@ -165,6 +182,12 @@ def read_scalars(path: str | Path) -> list[RunFolder]:
 
 def _walk_error(exc: OSError) -> None:
     raise exc
+
+
+def _fold_folder(run: RunFolder) -> str:
+    """The fold's own folder: a `version_M` folder's parent, else the run folder itself."""
+    folder = Path(run.folder)
+    return str(folder.parent) if run.version is not None else str(folder)
 
 
 def _latest_versions(folders: list[RunFolder]) -> list[RunFolder]:
@@ -180,6 +203,11 @@ def _latest_versions(folders: list[RunFolder]) -> list[RunFolder]:
             best[run.fold] = run
             kept.append(run)
             continue
+        if _fold_folder(run) != _fold_folder(other):
+            # Versions of one fold share its folder; two fold folders are two runs (the main run and
+            # another model's beside it): picking one would judge a log with the other's numbers.
+            raise InputError(f"two runs hold fold {run.fold}: {_fold_folder(other)} and {_fold_folder(run)}; "
+                             "give the folder of one run")
         if (-1 if run.version is None else run.version) > (-1 if other.version is None else other.version):
             run.notes.append(f"fold {run.fold}: {other.folder} not read; the later version {run.folder} is")
             best[run.fold] = run

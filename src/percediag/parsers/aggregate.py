@@ -30,7 +30,7 @@ _VERDICT = re.compile(r"-->\s*(.*\S)")
 # Table rules are dash runs separated by spaces. Possessive quantifiers: a
 # whitespace run is never split two ways, so a long blank line stays linear.
 _IGNORED = re.compile(
-    r"^\s*+(?:={10,}+|-{3,}+(?:\s++-{3,}+)*+|Overall Metrics.*|Per-Fold Results:|Baseline Comparison:"
+    r"^\s*+(?:={10,}+|-{3,}+(?:\s++-{3,}+)*|Overall Metrics.*|Per-Fold Results:|Baseline Comparison:"
     r"|Fold\s++R2\s++Pearson.*)\s*+$"
 )
 _BASELINE_IDS = {"Bi-LSTM": "bilstm", "MidiBERT": "midibert", "HAN SOTA": "han_sota"}

@@ -20,7 +20,7 @@ MARKER = r"PER-DIMENSION R2"
 
 _ROW = re.compile(r"^\s*([a-z][a-z_]{0,60})\s+(" + NUM + r")%?\s+(" + NUM + r")%?(?:\s+\[(\w{1,20})\])?\s*$")
 # Possessive quantifiers keep long blank lines linear (see aggregate._IGNORED).
-_IGNORED = re.compile(r"^\s*+(?:={10,}+|-{3,}+(?:\s++-{3,}+)*+|Dimension\s++Mean R2.*)\s*+$")
+_IGNORED = re.compile(r"^\s*+(?:={10,}+|-{3,}+(?:\s++-{3,}+)*|Dimension\s++Mean R2.*)\s*+$")
 _END = re.compile(r"^\s*Summary:")
 
 

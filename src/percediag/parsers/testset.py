@@ -24,7 +24,7 @@ _POSITIVE = re.compile(r"Positive dimensions:\s*(\d{1,4})/(\d{1,4})")
 _GAIN = re.compile(r"Ensemble Gain:\s*(" + NUM + r")")
 # Possessive quantifiers keep long blank lines linear (see aggregate._IGNORED).
 _IGNORED = re.compile(
-    r"^\s*+(?:={10,}+|-{3,}+(?:\s++-{3,}+)*+|Per-Fold Test Results:|Ensemble Test Metrics:|Test Dataset:.*"
+    r"^\s*+(?:={10,}+|-{3,}+(?:\s++-{3,}+)*|Per-Fold Test Results:|Ensemble Test Metrics:|Test Dataset:.*"
     r"|Fold\s++R2\s++Pearson.*)\s*+$"
 )
 

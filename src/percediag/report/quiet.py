@@ -22,6 +22,11 @@ def quiet_parts(report: Report) -> tuple[str, str]:
     run = f" run {report.run + 1}/{len(report.runs)}" if len(report.runs) > 1 else ""
     top = next((f for f in report.fixes if f.rank == 1), None)
     fix = f"; next fix: {top.id}" if top else ""
+    if top is not None and top.status == "escalated":
+        # The escalation says "stop patching"; the evidence's own first fix is worth the same line.
+        targeted = next((f for f in report.fixes if f.rank is not None and f.status != "escalated"), None)
+        if targeted is not None:
+            fix += f" (first targeted: {targeted.id})"
     config = f"; config: {', '.join(report.config_files)}" if report.config_files else ""
     source = " ".join(report.source.split())
     return report.status, f" {source}{run}: {counts}{fix}{config}"

@@ -266,14 +266,13 @@ def _fixes(report: Report) -> Group:
         items.append(Text(f"  Stop patching: {report.escalation.reason}."))
     if not ranked:
         items.append(Text("  no fix to try next is supported by the evidence in this log"))
-    for fix in ranked[:6]:
+    # The full view keeps its promise ("all with --verbose"): every ranked fix, each with its evidence.
+    for fix in ranked:
         items.append(Text.assemble(f"  {fix.rank}. ", (fix.id, "bold cyan"), f"  {fix.title}  (score {fix.score:.2f}, {fix.cost})"))
         items.append(Text(f"     change: {fix.change}"))
         items.append(Text(f"     why here: {fix.placement}"))
         refs = f" [{_lines(fix.lines, locations=report.locations)}]" if fix.lines else ""
         items.append(Text(f"     evidence: {fix.reason}{refs}", style="dim"))
-    if len(ranked) > 6:
-        items.append(Text(f"  ... {len(ranked) - 6} more (see --format json)", style="dim"))
     unranked = [f for f in report.fixes if f.rank is None]
     if unranked:
         items.append(Text("  Already applied (the evidence points at them; not ranked):"))

@@ -61,7 +61,8 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
             return [Finding(rule=ID, category=CATEGORY, status="missing", expected=want,
                             message=f"not applicable: the run trained model {model}, which prints no HAN prediction head")]
         return [Finding(rule=ID, category=CATEGORY, status="missing", expected=want,
-                        message="no 'Prediction head:' line (trainers before Round 5 do not print it)")]
+                        message="no 'Prediction head:' line in this input (trainers before Round 5 do not print it; "
+                                "neither does a run that stopped before its activation check, nor an event file)")]
     heads = {show(head) for head, _, _ in seen}
     lines = [line for _, line, _ in seen]
     if len(heads) > 1:
