@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import percediag
-from percediag.errors import InputError, UsageError
+from percediag.errors import InputError, PercediagError, UsageError
 from percediag.report.json_format import render
 from tests.helpers import EXAMPLES, REAL
 
@@ -72,7 +72,28 @@ def test_api_sees_the_configuration_the_cli_sees(project: Path) -> None:
 
 
 def test_api_refuses_what_the_cli_refuses(project: Path) -> None:
-    with pytest.raises(InputError, match="empty input"):
+    with pytest.raises(InputError, match="only whitespace"):
         percediag.check("   \n\n  \n")
     with pytest.raises(UsageError, match="expected a string or a list"):
         percediag.check(str(EXAMPLES / "round5-plateau.log"), tried=3)
+
+
+@pytest.mark.parametrize("kwargs", [dict(run=1.5), dict(set=[None]), dict(baseline=b"\0"), dict(baseline=[None]),
+                                    dict(baseline=""), dict(config="")], ids=str)
+def test_api_refuses_odd_arguments_with_one_error(project: Path, kwargs: dict) -> None:
+    with pytest.raises(PercediagError):
+        percediag.check(str(EXAMPLES / "round5-plateau.log"), **kwargs)
+
+
+@pytest.mark.parametrize("value", [None, 3, ["a"], "", "   "], ids=repr)
+def test_api_refuses_what_is_not_a_log(project: Path, value: object) -> None:
+    with pytest.raises(PercediagError):
+        percediag.check(value)
+
+
+def test_api_takes_a_run_number_and_event_inputs_as_the_cli_does(project: Path) -> None:
+    tb = Path(__file__).resolve().parent / "fixtures" / "tensorboard" / "round5"
+    assert percediag.check(str(REAL / "round5.log"), run=1).status == percediag.check(str(REAL / "round5.log")).status
+    assert _api_json(percediag.check(str(tb))) == _cli_json(project, str(tb))
+    joined = percediag.check(str(tb / "stdout.log"), events=str(tb))
+    assert _api_json(joined) == _cli_json(project, str(tb / "stdout.log"), "--events", str(tb))

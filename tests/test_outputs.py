@@ -493,3 +493,34 @@ def test_output_to_dev_stdout_appended_to_a_file_keeps_what_the_file_held(projec
 def test_two_formats_cannot_both_reach_stdout_by_two_names(project):
     code, _, err = run_cli(["check", "train.log", "-f", "json", "-o", "/dev/stdout", "-f", "text"])
     assert code == 2 and "Traceback" not in err and err.count("\n") == 1 and "only one --format can go to stdout" in err
+
+
+# -- files read from a TensorBoard folder are inputs too ------------------------------------------
+
+TB = Path(__file__).resolve().parent / "fixtures" / "tensorboard"
+
+
+def test_outputs_never_replace_an_event_file_or_metrics_csv_read_from_a_folder(project):
+    import shutil
+
+    shutil.copytree(TB / "round5", project / "tb")
+    shutil.copytree(TB / "round5-csv", project / "csv")
+    event = next((project / "tb" / "fold_1" / "version_0").glob("events.out.tfevents.*"))
+    metrics = project / "csv" / "fold_1" / "version_0" / "metrics.csv"
+    snap = snapshot(event, metrics)
+    assert_refused(run_cli(["check", "tb", "-o", str(event)]), snap, "a file read from the input log tb")
+    assert_refused(run_cli(["check", "tb/stdout.log", "--events", "tb", "-f", "json", "-o", str(event)]), snap,
+                   "the --events input")
+    assert_refused(run_cli(["check", "tb/stdout.log", "--events", str(metrics), "-o", str(metrics)]), snap)
+    assert_refused(run_cli(["history", "csv", "--write-rounds", str(metrics)]), snap, "--write-rounds")
+    assert_refused(run_cli(["watch", "tb", "--tee", str(event), "--", "true"]), snap)
+
+
+def test_tee_leaves_its_file_alone_when_the_command_cannot_start(project):
+    kept = project / "earlier.txt"
+    kept.write_text("an earlier run's output\n")
+    code, _, err = run_cli(["watch", "--tee", str(kept), "--", "no-such-command-percediag"])
+    assert code == 2 and "cannot run" in err and "Traceback" not in err
+    assert kept.read_text() == "an earlier run's output\n"
+    code, _, _ = run_cli(["watch", "--tee", str(project / "new.txt"), "--", "no-such-command-percediag"])
+    assert code == 2 and not (project / "new.txt").exists()

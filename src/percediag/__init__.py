@@ -14,14 +14,14 @@ __all__ = ["__version__", "check", "parse"]
 
 
 def check(path_or_text, profile=None, *, run="last", config=None, set=None, tried=None,  # noqa: A002, ANN001, ANN201 - see pipeline.check
-          history=None, baseline=None, isolated=False):
+          history=None, baseline=None, events=None, isolated=False):
     """Check a log and return its Report (renders itself in a notebook cell), as `percediag check` would:
-    the same configuration discovery and the same `config`, `set`, `tried`, `history`, `baseline`
-    and `isolated` arguments as the command's options (see pipeline.check)."""
+    the same configuration discovery and the same `config`, `set`, `tried`, `history`, `baseline`,
+    `events` and `isolated` arguments as the command's options (see pipeline.check)."""
     from percediag.pipeline import check as _check
 
     return _check(path_or_text, profile, run=run, config=config, set=set, tried=tried, history=history,
-                  baseline=baseline, isolated=isolated)
+                  baseline=baseline, events=events, isolated=isolated)
 
 
 def parse(path_or_text):  # noqa: ANN001, ANN201 - see pipeline.parse

@@ -211,10 +211,11 @@ def check(
         for path in paths or ["-"]:
             if path == "-":
                 inputs.add_stdin()
-            inputs.add(path, "the input log")
-        inputs.add(baseline, "the --baseline log")
+            _add_input(inputs, path, "the input log")
+        _add_input(inputs, events, "the --events input")
+        _add_input(inputs, baseline, "the --baseline log")
         for path in history or []:
-            inputs.add(path, "the --history file")
+            _add_input(inputs, path, "the --history file")
         inputs.add(recipe.config_file, "the configuration file in use")
         for candidate in config_candidates():
             inputs.add(candidate, "a configuration file of this project")
@@ -489,7 +490,7 @@ def history(
             raise UsageError("--write-rounds -: give a file name (standard output carries the history table)")
         inputs = Inputs()
         for path in paths:
-            inputs.add(path, "the input log")
+            _add_input(inputs, path, "the input log")
         inputs.add(recipe.config_file, "the configuration file in use")
         for candidate in config_candidates():
             inputs.add(candidate, "a configuration file of this project")
@@ -581,7 +582,7 @@ def watch(
     if append and tee is None:
         raise UsageError("--append applies to --tee FILE")
     if tee is not None:
-        _check_tee(tee, target, command_mode, recipe.config_file)
+        _check_tee(tee, target, command_mode, recipe.config_file, events)
     console = None
     if output_format is WatchFormat.text and not command_mode and color is not Color.never and sys.stdout.isatty():
         console = _console(color)
@@ -593,7 +594,8 @@ def watch(
     raise typer.Exit(run_watch(recipe, options, console))
 
 
-def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Path | None) -> None:
+def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Path | None,
+               events: str | None = None) -> None:
     """--tee never opens (and so truncates) a file the watch reads: the followed log, a file the
     command names (`tail -f train.log`, `--log=train.log`, its script), the configuration in use."""
     from percediag.discovery import config_candidates
@@ -602,11 +604,12 @@ def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Pa
     inputs = Inputs()
     if command_mode:
         for argument in target:
-            inputs.add(argument, "the command's argument")
+            _add_input(inputs, argument, "the command's argument")
             if argument.startswith("-") and "=" in argument:
-                inputs.add(argument.partition("=")[2], "the command's argument")
+                _add_input(inputs, argument.partition("=")[2], "the command's argument")
     else:
-        inputs.add(target[0], "the log being followed")
+        _add_input(inputs, target[0], "the log being followed")
+    _add_input(inputs, events, "the --events input")
     inputs.add(config_file, "the configuration file in use")
     if command_mode:
         inputs.add_stdin()  # the command reads percediag's stdin (`-- cat < train.log`)
@@ -615,6 +618,26 @@ def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Pa
     inputs.refuse(str(tee), "--tee")
     if not command_mode:
         raise UsageError("--tee copies a command's output: use it with `watch --tee FILE -- COMMAND ...`")
+
+
+def _add_input(inputs, path: str | None, role: str) -> None:
+    """Remember `path` and, for a TensorBoard folder, event file or metrics.csv, every scalar file
+    it reads: an output must not replace an event file any more than the log itself."""
+    if path is None or path == "-":
+        return
+    inputs.add(path, role)
+    from percediag.errors import InputError
+    from percediag.events.tree import find_scalar_files, is_scalar_input
+
+    try:
+        if not is_scalar_input(path):
+            return
+        found = find_scalar_files(Path(path))
+    except (InputError, OSError):
+        return  # unreadable: reading it fails next, with its own one-line error, before any write
+    for files in found.values():
+        for file in files:
+            inputs.add(file, f"a file read from {role} {path}:")
 
 
 def output_plan(formats: list[Format], outputs: list[str]) -> list[tuple[str, str]]:

@@ -244,31 +244,70 @@ def open_source(path_or_text: str | Path) -> LogSource:
     raise InputError(f"{path_or_text}: no such file (pass the log's text, with its newlines, to check text)")
 
 
-def check(path_or_text: str | Path, profile: str | None = None, *, run: str = "last",
+def check(path_or_text: str | Path, profile: str | None = None, *, run: str | int = "last",
           config: str | Path | None = None, set: str | list[str] | None = None,  # noqa: A002 - the CLI's --set
           tried: str | list[str] | None = None, history: str | list[str] | None = None,
-          baseline: str | Path | None = None, isolated: bool = False) -> Report:
-    """Check a log (a path, or the log's text) and return the Report of one run, as `percediag check` would.
+          baseline: str | Path | None = None, events: str | Path | None = None, isolated: bool = False) -> Report:
+    """Check a log (a path, the log's text, or a TensorBoard folder, event file or metrics.csv) and
+    return the Report of one run, as `percediag check` would.
 
     Every argument is the CLI option of the same name: `config` (`--config`; else discovery from the
     working directory: `.percediag.yaml`, `pyproject.toml [tool.percediag]`, unless `isolated`),
     `set` (`--set KEY=VALUE`, one string or a list), `tried` (`--tried`), `history` (`--history`:
-    earlier logs or rounds files), `baseline` (`--baseline`: an earlier log, a path or its text).
+    earlier logs or rounds files), `baseline` (`--baseline`: an earlier log, a path or its text),
+    `events` (`--events`: the run's event folder joined with the log), `run` (`--run`: "last", "all"
+    (the first is returned) or a number from 1).
     Without `profile` (here or in the configuration), the log is judged with the profile of the round it names."""
     from percediag.discovery import load_recipe
 
-    recipe = load_recipe(Path(config) if config is not None else None, profile, _as_list(set, "set"),
+    _check_input(path_or_text, "the log")
+    if config is not None:
+        _check_input(config, "config")
+    if isinstance(run, bool) or not isinstance(run, (str, int)):
+        raise UsageError(f"run={run!r}: expected 'last', 'all' or a run number from 1")
+    overrides = _as_list(set, "set")
+    for item in overrides:
+        if not isinstance(item, str):
+            raise UsageError(f"set={item!r}: expected KEY=VALUE strings")
+    recipe = load_recipe(Path(config) if config is not None else None, profile, overrides,
                          _as_list(tried, "tried"), isolated=isolated)
     recipe.history = history_inputs([str(item) for item in _as_list(history, "history")],
                                     recipe.build().ranking.escalation.margin)
-    baseline_run = parse_source(open_source(baseline)).runs[-1] if baseline is not None else None
+    baseline_run = None
+    if baseline is not None:
+        _check_input(baseline, "baseline")
+        baseline_run = parse_source(open_source(baseline)).runs[-1]
+    label = None
+    if not isinstance(path_or_text, str) or "\n" not in path_or_text:
+        path = str(path_or_text)
+        if is_scalar_input(path):
+            if events is not None:
+                raise UsageError(f"events=: {path} is itself an event folder or file; pass the stdout log first")
+            log = scalar_input(path)
+            return _check_run(log, recipe, str(run), label, baseline_run)
     source = open_source(path_or_text)
     log = parse_source(source)
     if source.stats.blank:
         raise InputError(f"{source.name}: empty input (nothing but whitespace): not a training log")
+    if events is not None:
+        _check_input(events, "events")
+        with_events(log, events)
+    return _check_run(log, recipe, str(run), source.label if source.has_labels else None, baseline_run)
+
+
+def _check_run(log: Log, recipe: SettingsRecipe, run: str, label, baseline_run: Run | None) -> Report:
     indices = select_runs(log, run)
     settings, choice = settings_for(recipe, log, indices[0])
-    return check_log(log, settings, indices[0], source.label if source.has_labels else None, baseline_run, choice)
+    return check_log(log, settings, indices[0], label, baseline_run, choice)
+
+
+def _check_input(value: object, name: str) -> None:
+    """A path (str or os.PathLike) or a log's text, as the CLI's arguments are: anything else is refused."""
+    if isinstance(value, Path) or (isinstance(value, str) and value.strip()):
+        return
+    if isinstance(value, str):
+        raise InputError(f"{name}: an empty path or text" if not value else f"{name}: only whitespace, not a training log")
+    raise UsageError(f"{name}: expected a path or the log's text, not {type(value).__name__}")
 
 
 def _as_list(value: str | Path | list | tuple | None, name: str) -> list:

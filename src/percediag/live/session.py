@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import stat
 import sys
 import termios
 import time
@@ -231,12 +232,28 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
             Hooks(options.exec_command, options.exec_timeout, write=guard.write_bytes, warn=guard.warn)
     terminal = _Terminal() if options.command else None
     if options.command:
+        created = False
         if options.tee is not None:
+            # Opened without truncating: a command that cannot start leaves the file as it was;
+            # it is emptied (without --append) only once the command runs.
+            created = not os.path.lexists(options.tee)
             try:
-                tee_handle = open(options.tee, "ab" if options.tee_append else "wb")
+                tee_handle = open(options.tee, "ab")
             except OSError as exc:
                 raise UsageError(f"--tee {options.tee}: {exc.strerror or exc}") from exc
-        runner = CommandRunner(options.target, tee=tee_handle, pty=use_pty(options.pty), tee_name=f"--tee {options.tee}")
+        try:
+            runner = CommandRunner(options.target, tee=tee_handle, pty=use_pty(options.pty), tee_name=f"--tee {options.tee}")
+        except BaseException:
+            if tee_handle is not None:
+                tee_handle.close()
+                if created:
+                    os.unlink(options.tee)
+            raise
+        if tee_handle is not None and not options.tee_append and stat.S_ISREG(os.fstat(tee_handle.fileno()).st_mode):
+            try:
+                tee_handle.truncate(0)
+            except OSError as exc:
+                runner.failure = runner.failure or OSError(exc.errno, exc.strerror, f"--tee {options.tee}")
         runner.on_data = watcher.feed
         guard.runner = runner
         if runner.pty:
