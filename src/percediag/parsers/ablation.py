@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import Ablation, TrainerTag
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.builder import MAX_BLOCK_ROWS
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -87,11 +88,13 @@ class AblationBlock(Block):
             rec.lines["gain"] = lineno
             return Feed.DONE if self.manual else Feed.TAKEN
         if match := _NOTE.search(text):
+            if len(rec.tags) >= MAX_BLOCK_ROWS:
+                return Feed.TAKEN
             rec.tags.append(TrainerTag(tag=match.group(1), text=match.group(2).strip(), line=lineno,
                                        subject="gain" if "contributing" in text else "baseline"))
             return Feed.TAKEN
         if self.manual:
-            if "Model not loaded" in text:
+            if "Model not loaded" in text and len(rec.tags) < MAX_BLOCK_ROWS:
                 rec.tags.append(TrainerTag(tag="SKIPPED", text=text.strip(), line=lineno, subject="not_run"))
             return Feed.TAKEN
         return Feed.TAKEN

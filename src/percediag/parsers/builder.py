@@ -51,6 +51,17 @@ MAX_RUNS = 200
 MAX_FOLDS = 100
 MAX_EPOCHS = 10_000
 MAX_EPOCH_RECORDS = 20_000
+# The later rounds' repeated blocks, kept newest first (the rules judge a
+# fold's last summary and the last ablation). A DIAGNOSTIC SUMMARY record
+# costs about 25 KB and an [ABLATION] group about 2 KB; the log-wide caps
+# keep both within the memory budget. A real log prints one of each every
+# few epochs: 4 folds x 40 summaries is 160.
+MAX_DIAGNOSTICS = 50
+MAX_DIAGNOSTIC_RECORDS = 1_000
+MAX_ABLATIONS = 200
+MAX_ABLATION_RECORDS = 5_000
+# Rows, tags and flagged numbers kept from one block (a real summary has 16 stage rows).
+MAX_BLOCK_ROWS = 64
 
 
 def _has_data(fold: Fold) -> bool:
@@ -71,15 +82,23 @@ class Builder:
         self._log_epochs_capped = False
         self._epoch_records = 0
         self._folds_capped: set[int] = set()
+        # Later-round records kept in the whole log, and dropped ones: kind -> count, and the warning that says so.
+        self._kept = {"diagnostic summaries": 0, "ablation results": 0}
+        self._dropped: dict[str, int] = {}
+        self._drop_warnings: dict[str, ParseWarning | None] = {}
+        # kind -> the fold lists holding kept records, oldest first (what the log-wide cap drops from).
+        self._holders: dict[str, dict[int, list]] = {}
         self.unannounced: list[int] = []
 
     # -- structure -------------------------------------------------------
 
-    def warn(self, lineno: int, message: str) -> None:
+    def warn(self, lineno: int, message: str) -> ParseWarning | None:
         if len(self.log.warnings) < MAX_WARNINGS:
-            self.log.warnings.append(ParseWarning(line=lineno, message=message))
-        else:
-            self.dropped_warnings += 1
+            warning = ParseWarning(line=lineno, message=message)
+            self.log.warnings.append(warning)
+            return warning
+        self.dropped_warnings += 1
+        return None
 
     def _run_started(self) -> bool:
         return bool(self.run.folds or self.run.aggregate or self.run.test or self.run.crash)
@@ -272,18 +291,20 @@ class Builder:
             if current is None:
                 self.run.post_diagnostics = record
                 return
-            # The variance table and the contribution table are two blocks of one analysis.
-            current.stages.extend(record.stages)
+            # The variance table and the contribution table are two blocks of one analysis;
+            # a repeated table replaces the earlier one (bounded, whatever the log repeats).
+            if record.stages:
+                current.stages = record.stages
             current.contribution.update(record.contribution)
             current.entropy.update(record.entropy)
-            current.tags.extend(record.tags)
+            current.tags = (current.tags + record.tags)[-MAX_BLOCK_ROWS:]
             current.lines.update(record.lines)
             current.end_line = record.end_line
             return
         fold = self.current_fold(record.line)
         if record.epoch == 0 and not fold.epochs and fold.activation is None and id(fold) not in self._gradients:
             record.phase = "sanity"
-        fold.diagnostics.append(record)
+        self._keep_latest(fold.diagnostics, record, "diagnostic summaries", MAX_DIAGNOSTICS, MAX_DIAGNOSTIC_RECORDS)
 
     def add_ablation(self, record: Ablation) -> None:
         self.version += 1
@@ -293,7 +314,37 @@ class Builder:
         fold = self.current_fold(record.line)
         if record.epoch == 0 and not fold.epochs and fold.activation is None and id(fold) not in self._gradients:
             record.phase = "sanity"
-        fold.ablations.append(record)
+        self._keep_latest(fold.ablations, record, "ablation results", MAX_ABLATIONS, MAX_ABLATION_RECORDS)
+
+    def _keep_latest(self, kept: list, record, kind: str, per_fold: int, per_log: int) -> None:
+        """Append `record` to a fold's list, keeping the newest `per_fold` there and `per_log` in the log.
+
+        Past the log-wide cap the oldest list's oldest record goes (earlier
+        folds before later ones). One warning per kind says how many were
+        dropped; its count is updated as it grows.
+        """
+        holders = self._holders.setdefault(kind, {})
+        if len(kept) >= per_fold:
+            del kept[0]
+        elif self._kept[kind] >= per_log:
+            oldest = next(iter(holders.values()))
+            del oldest[0]
+            if not oldest:
+                del holders[id(oldest)]
+        else:
+            self._kept[kind] += 1
+            kept.append(record)
+            holders.setdefault(id(kept), kept)
+            return
+        kept.append(record)
+        holders.setdefault(id(kept), kept)
+        dropped = self._dropped[kind] = self._dropped.get(kind, 0) + 1
+        if kind not in self._drop_warnings:
+            self._drop_warnings[kind] = self.warn(record.line, "")
+        warning = self._drop_warnings[kind]
+        if warning is not None:
+            warning.message = (f"more than {per_fold} {kind} in one fold or {per_log} in the log: "
+                               f"the {dropped} oldest not kept (the rules judge the newest)")
 
     def add_ablation_notice(self, record: Ablation) -> None:
         """The ablation callback's creation warning: no numbers, only what it will compare against."""

@@ -10,12 +10,14 @@ issues`. Round 13's is shorter (`Batch shapes:`, `Index analysis:`, then
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
 from percediag.model import DataCheck, TrainerTag
 from percediag.parsers import slices
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.builder import MAX_BLOCK_ROWS
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -23,15 +25,26 @@ if TYPE_CHECKING:
 
 MARKER = r"PRE-TRAINING DATA DIAGNOSTICS"
 
-_MIN = re.compile(r"(Beat|Measure) indices:\s*min=(-?\d{1,9})")
-_RANGE = re.compile(r"(Beat|Measure) range:\s*\[\s*(-?\d{1,9})\s*,")
-_SHIFTED = re.compile(r"(Beat|Measure) zero-shifted range:\s*\[\s*(-?\d{1,9})\s*,")
+_MIN = re.compile(r"(Beat|Measure) indices:\s*min=(" + NUM + r")(?:,\s*max=(" + NUM + r"))?")
+_RANGE = re.compile(r"(Beat|Measure) range:\s*\[\s*(" + NUM + r")\s*,\s*(" + NUM + r")?")
+_SHIFTED = re.compile(r"(Beat|Measure) zero-shifted range:\s*\[\s*(" + NUM + r")\s*,")
+# A numbered section's title: [7] and [8] are the input features' and the labels' statistics.
+_SECTION = re.compile(r"^\s{0,4}\[\d{1,2}\]\s*([A-Z]{1,20})")
+_OVERALL = re.compile(r"Overall:\s*mean=(" + NUM + r"),\s*std=(" + NUM + r")")
+_VALUES = re.compile(r"^\s{0,8}Range:\s*\[\s*(" + NUM + r")\s*,\s*(" + NUM + r")\s*\]")
 _BACKWARD = re.compile(r"diff < 0 count:\s*(\d{1,9})")
 _TOTAL = re.compile(r"Total slices in dataset:\s*(\d{1,9})")
 _SAMPLES = re.compile(r"Underlying samples:\s*(\d{1,9})")
 _PER_SAMPLE = re.compile(r"Avg slices per sample:\s*(" + NUM + r")")
 _TAG = re.compile(r"\[(OK|WARN|WARNING|FAIL|ERROR|ALL CHECKS PASSED|ISSUES FOUND)\]\s*(.*)")
 _ISSUES = re.compile(r"(\d{1,6}) issue")
+
+
+def _index(value: float | None) -> int | None:
+    """A printed index as an int; None for nan, inf or a fraction (an index cannot be any of them)."""
+    if value is None or not math.isfinite(value) or value != int(value):
+        return None
+    return int(value)
 
 
 class DataCheckBlock(Block):
@@ -41,6 +54,9 @@ class DataCheckBlock(Block):
     def __init__(self, lineno: int, text: str) -> None:
         super().__init__(lineno)
         self.record = DataCheck(line=lineno)
+        self.section: str | None = None
+        # Fields the printed numbers already condemn: a later [OK] tag does not clear them.
+        self.condemned: set[str] = set()
 
     def owns_marker(self, kind: str, text: str) -> bool:
         return kind == "slices"  # the dataset line of the batch it checks
@@ -48,6 +64,14 @@ class DataCheckBlock(Block):
     def _set(self, field: str, value, lineno: int) -> None:
         setattr(self.record, field, value)
         self.record.lines[field] = lineno
+
+    def _invalid(self, what: str, lineno: int) -> None:
+        if len(self.record.invalid) < MAX_BLOCK_ROWS:
+            self.record.invalid.append(f"{what} (line {lineno})")
+
+    def _condemn(self, field: str, value: bool, lineno: int) -> None:
+        self.condemned.add(field)
+        self._set(field, value, lineno)
 
     def take(self, lineno: int, text: str) -> Feed | None:
         rec = self.record
@@ -60,15 +84,40 @@ class DataCheckBlock(Block):
             return Feed.TAKEN
         if match := _TAG.search(text):
             return self._tag(lineno, match.group(1), match.group(2).strip())
-        for pattern, field in ((_MIN, "min"), (_RANGE, "min")):
-            if match := pattern.search(text):
-                self._set(f"{match.group(1).lower()}_{field}", int(match.group(2)), lineno)
-                return Feed.TAKEN
+        if match := _SECTION.search(text):
+            self.section = {"INPUT": "input", "LABEL": "label"}.get(match.group(1))
+            return Feed.TAKEN
+        if match := _MIN.search(text) or _RANGE.search(text):
+            part = match.group(1).lower()
+            low, high = to_float(match.group(2)), to_float(match.group(3))
+            if _index(low) is None or (high is not None and _index(high) is None):
+                shown = f"{low:g}" if high is None else f"{low:g} to {high:g}"
+                self._invalid(f"{part} indices {shown} are not integers", lineno)
+            else:
+                self._set(f"{part}_min", _index(low), lineno)
+            return Feed.TAKEN
         if match := _SHIFTED.search(text):
-            if int(match.group(2)) < 0:
+            low = to_float(match.group(2))
+            if _index(low) is None:
+                self._invalid(f"{match.group(1).lower()} zero-shifted index {low:g} is not an integer", lineno)
+            elif low < 0:
                 self._set("negatives", max(rec.negatives or 0, 1), lineno)
             elif rec.negatives is None:
                 self._set("negatives", 0, lineno)
+            return Feed.TAKEN
+        if match := _OVERALL.search(text):
+            mean, std = to_float(match.group(1)), to_float(match.group(2))
+            if not (math.isfinite(mean) and math.isfinite(std)):
+                self._condemn("nonfinite", True, lineno)
+            if std < 0:
+                self._invalid(f"input std {std:g} is negative", lineno)
+            return Feed.TAKEN
+        if (match := _VALUES.search(text)) and self.section is not None:
+            low, high = to_float(match.group(1)), to_float(match.group(2))
+            if self.section == "input" and not (math.isfinite(low) and math.isfinite(high)):
+                self._condemn("nonfinite", True, lineno)
+            elif self.section == "label" and not (0 <= low <= high <= 1):
+                self._condemn("labels_in_range", False, lineno)
             return Feed.TAKEN
         if match := _BACKWARD.search(text):
             return Feed.TAKEN  # the trainer expects these at padding boundaries: not an error by itself
@@ -86,10 +135,11 @@ class DataCheckBlock(Block):
         subject = ("nonfinite" if "nan" in lowered else "labels" if "label" in lowered
                    else "indices" if "indices" in lowered or "negative" in lowered or "sequential" in lowered
                    else "summary")
-        rec.tags.append(TrainerTag(tag=tag, text=message, line=lineno, subject=subject))
-        if subject == "nonfinite":
+        if len(rec.tags) < MAX_BLOCK_ROWS:
+            rec.tags.append(TrainerTag(tag=tag, text=message, line=lineno, subject=subject))
+        if subject == "nonfinite" and "nonfinite" not in self.condemned:
             self._set("nonfinite", tag != "OK", lineno)
-        elif subject == "labels":
+        elif subject == "labels" and "labels_in_range" not in self.condemned:
             self._set("labels_in_range", tag == "OK", lineno)
         if tag == "ALL CHECKS PASSED" or (tag == "OK" and "pipeline looks correct" in lowered):
             self._set("issues", 0, lineno)

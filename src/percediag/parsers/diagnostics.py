@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import DiagnosticSummary, StageStd, TrainerTag
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.builder import MAX_BLOCK_ROWS
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ MARKER = r"DIAGNOSTIC SUMMARY - Epoch|ACTIVATION VARIANCE ANALYSIS|HIERARCHY CON
 _EPOCH = re.compile(r"DIAGNOSTIC SUMMARY - Epoch\s{0,4}(\d{1,7})")
 _RULE = re.compile(r"^\s*={10,}\s*$")
 _STATUS = re.compile(r"\[([A-Z][A-Z -]{0,20})\]\s*$")
-_NUMBER = re.compile(r"^" + NUM + r"$")
+# A printed number, loosely: too many digits or an overflow still reads as a number (inf), not as a label.
+_NUMBER = re.compile(r"[+-]?(?:(?i:nan|inf(?:inity)?)|[0-9.]+(?:[eE][+-]?[0-9]+)?)")
 _RANGE = re.compile(r"(Beat|Measure) range:\s*\[\s*(-?\d{1,9})\s*,\s*(-?\d{1,9})\s*\]")
 _ZERO_SHIFT = re.compile(r"Zero-shifted values:\s*(\w{1,20})")
 _ENTROPY = re.compile(r"(Beat|Measure) attention:\s*(" + NUM + r")")
@@ -64,21 +66,32 @@ _SHARES = {
 }
 
 
-def stage_row(lineno: int, text: str) -> StageStd | None:
-    """`  note_out (LSTM)   0.0295 [LOW - ISSUE]` or `Note LSTM  0.0354  0.0335  0.0371 [LOW - ISSUE]`."""
-    status = _STATUS.search(text)
-    if status is None:
+def _number(word: str) -> float | None:
+    """A printed number (5,000 nines or 1e309 read as inf, which the rules reject), or None."""
+    if _NUMBER.fullmatch(word) is None:
         return None
-    words = text[:status.start()].split()
+    try:
+        return float(word)
+    except ValueError:  # `1.2.3`: not a number
+        return None
+
+
+def stage_row(lineno: int, text: str) -> StageStd | None:
+    """`  note_out (LSTM)   0.0295 [LOW - ISSUE]` or `Note LSTM  0.0354  0.0335  0.0371 [LOW - ISSUE]`, tag optional."""
+    status = _STATUS.search(text)
+    # Without its status tag (a line cut at the parser's line limit, a number of thousands of digits),
+    # a known stage and its number are still a row: leaving it out would hide an impossible value.
+    words = (text if status is None else text[:status.start()]).split()
     numbers: list[float] = []
-    while words and _NUMBER.match(words[-1]) and len(numbers) < 3:
-        numbers.insert(0, float(words.pop()))
+    while words and len(numbers) < 3 and (value := _number(words[-1])) is not None:
+        words.pop()
+        numbers.insert(0, value)
     label = " ".join(words)
     stage = STAGES.get(label.lower())
     if stage is None or not numbers or len(numbers) == 2:
         return None
     low, high = (numbers[1], numbers[2]) if len(numbers) == 3 else (None, None)
-    return StageStd(stage=stage, label=label, std=numbers[0], min=low, max=high, tag=status.group(1), line=lineno)
+    return StageStd(stage=stage, label=label, std=numbers[0], min=low, max=high, tag=status and status.group(1), line=lineno)
 
 
 class DiagnosticsBlock(Block):
@@ -101,7 +114,8 @@ class DiagnosticsBlock(Block):
             return Feed.TAKEN
         self.content = True
         if row := stage_row(lineno, text):
-            rec.stages.append(row)
+            if len(rec.stages) < MAX_BLOCK_ROWS:
+                rec.stages.append(row)
             return Feed.TAKEN
         if match := _SHARE.search(text):
             part = _SHARES[match.group(1)]
@@ -124,6 +138,8 @@ class DiagnosticsBlock(Block):
             rec.lines["negatives"] = lineno
             return Feed.TAKEN
         if match := _WARNING.search(text):
+            if len(rec.tags) >= MAX_BLOCK_ROWS:
+                return Feed.TAKEN
             rec.tags.append(TrainerTag(tag=match.group(1), text=match.group(2).strip(), line=lineno,
                                        subject="contribution" if "contributing" in text else None))
             return Feed.TAKEN

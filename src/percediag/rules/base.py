@@ -160,7 +160,13 @@ def summary_blind(summary, model: str | None) -> str | None:
     return None
 
 
-def judged_summaries(fold: Fold, run: Run):
-    """(the summary to judge, every non-sanity summary) of a fold: the last one after the sanity check."""
+def judged_summaries(fold: Fold, run: Run, part: str | None = None):
+    """(the summary to judge, every non-sanity summary) of a fold: the last one after the sanity check.
+
+    With `part` ("stages", "entropy", "contribution"): the last that printed
+    it, so that a block cut short at the end of the log (a run killed while
+    printing it) does not hide the complete one before it.
+    """
     usable = [d for d in fold.diagnostics if d.phase != "sanity"] or list(fold.diagnostics)
-    return (usable[-1] if usable else None), usable
+    printed = [d for d in usable if getattr(d, part)] if part else usable
+    return ((printed or usable)[-1] if usable else None), usable

@@ -4,7 +4,10 @@ What it checks: in `PRE-TRAINING DATA DIAGNOSTICS`, beat and measure
 indices start at `index_min` (1: 0 is padding), no zero-shifted index is
 negative, the input holds no NaN or Inf, the labels lie in [0, 1], and
 the trainer's own summary counts no issue. A trainer tag that disagrees
-with the numbers is said in the finding.
+with the numbers is said in the finding. A printed number that cannot be
+what it claims (an index of nan or inf, a non-finite input statistic, a
+negative std) fails; a block with nothing to judge (cut short) is
+`missing`, never `pass`.
 
 Why: the hierarchy's span and attention code assume 1-based, sequential
 indices and finite inputs; a wrong index base silently merges or drops
@@ -57,8 +60,16 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     if data.issues:
         problems.append(f"the trainer counted {data.issues} issue(s)")
         lines.append(data.lines["issues"])
+    if data.invalid:
+        problems.append(f"impossible numbers: {', '.join(data.invalid)}")
+        lines.append(data.line)
     judged = [f for f in ("beat_min", "measure_min", "negatives", "nonfinite", "labels_in_range") if getattr(data, f) is not None]
     trainer_ok = data.issues == 0
+    if not problems and not judged:
+        # Nothing judged is no evidence (a block cut short, or one in a form not understood).
+        return [Finding(rule=ID, category=CATEGORY, status="missing", expected="all checks pass", lines=[data.line],
+                        message="the pre-training data diagnostics printed no index, NaN or label check to judge"
+                                + (" (the trainer's summary says they passed)" if trainer_ok else ""))]
     if problems:
         said = "; the trainer said all checks passed" if trainer_ok else ""
         return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=len(problems), expected="all checks pass",

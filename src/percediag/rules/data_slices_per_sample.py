@@ -11,6 +11,9 @@ the sampling is in place but does nothing (Round 9 and 13: 1.0/sample;
 the real data's 51-413 notes per sample give the same). The minimum is a
 judgement call: anything above 1.0 shows slicing took effect.
 
+A ratio that is nan, infinite or negative (the data check's `Avg slices
+per sample: inf`) is impossible: always `fail`, never `pass`.
+
 Example (round9.log, line 126):
 
     KFold Dataset: fold=1, mode=train, samples=22, slices=22 (1.0/sample)
@@ -19,6 +22,8 @@ warns: 1.0 slices per sample, below 1.1.
 """
 
 from __future__ import annotations
+
+import math
 
 from pydantic import Field
 
@@ -46,6 +51,10 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
             return []
         return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
                         message="no slice counts in the log (slice sampling prints them from Round 8 on)")]
+    if impossible := [(value, line) for value, line in rows if not math.isfinite(value) or value < 0]:
+        value, line = impossible[0]
+        return [Finding(rule=ID, category=CATEGORY, status="fail", expected=expected, lines=[line],
+                        message=f"impossible slices per sample {value:g}: a count ratio is a finite number >= 0")]
     value, line = min(rows)
     status = range_status(value, options)
     lines = sorted({line for _, line in rows})[:4]

@@ -20,6 +20,11 @@ the beat and measure levels are not learning (Round 9: +0.006 at epoch 0,
 +0.025 after training). The bounds are judgement calls: `min` is the
 paper's HAN share of the gain, `warn_min` the trainer's own [WARNING] line.
 
+A gain, full or ablated R2 that is not finite, an R2 above 1, or a gain
+that is not full minus ablated beyond the rounding of three printed
+numbers is impossible: always `fail` (corrupt evidence is no judgement
+call, whatever the severity), as it is not evidence of any gain.
+
 Example (round9.log, lines 273-277):
 
     [ABLATION] Hierarchy gain: +0.0060
@@ -28,6 +33,8 @@ fails: hierarchy gain +0.0060 below 0.05 (the paper's hierarchy adds +0.212).
 """
 
 from __future__ import annotations
+
+import math
 
 from pydantic import Field
 
@@ -39,6 +46,11 @@ from percediag.settings import RangeOptions, Settings
 ID = "diagnostics.ablation_gain"
 CATEGORY = "diagnostics"
 ORDER = 4
+
+# Not a judgement threshold but printing arithmetic: three R2 values printed
+# to three or more decimals are each within 0.0005 of the exact number, so
+# a printed gain is within 0.0015 of the printed full minus ablated R2.
+ROUNDING = 0.002
 
 
 class Options(RangeOptions):
@@ -64,11 +76,15 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
                         message="no ablation result (the post-training test did not run)" if skipped else "no ablation result")]
     where = "post-training ablation" if ablation is post else f"ablation at epoch {ablation.epoch}"
     lines = sorted(set(ablation.lines.values()))[:4] or [ablation.line]
+    findings = []
+    if problem := impossible(ablation.gain, ablation.full_r2, ablation.ablated_r2, "full", "ablated"):
+        findings.append(Finding(rule=ID, category=CATEGORY, status="fail", expected=expected, lines=lines,
+                                message=f"impossible {where}: {problem}; the log is corrupt or the trainer's arithmetic is wrong"))
+        return findings + _zeroed(ablation, where, lines, options)
     status = range_status(ablation.gain, options)
     detail = (f"hierarchy gain {ablation.gain:+.4f} ({where}: full {ablation.full_r2:+.4f} vs {ablation.baseline or 'ablated'} "
               f"{ablation.ablated_r2:+.4f})" if ablation.full_r2 is not None and ablation.ablated_r2 is not None
               else f"hierarchy gain {ablation.gain:+.4f} ({where})")
-    findings = []
     if status == "pass":
         findings.append(Finding(rule=ID, category=CATEGORY, status="pass", value=ablation.gain, expected=expected, lines=lines,
                                 message=f"{detail}, at least {options.min:g}"))
@@ -76,12 +92,29 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         findings.append(Finding(rule=ID, category=CATEGORY, status=status, value=ablation.gain, expected=expected, lines=lines,
                                 direction="below", message=f"{detail}, below {options.min:g} (the paper's hierarchy adds "
                                                            f"+{options.paper_gain:g}): {options.reason}"))
-    if ablation.zeroed:
-        findings.append(Finding(rule=ID, category=CATEGORY, status=options.wrong_baseline_severity, value=ablation.baseline,
-                                expected="a separately trained Bi-LSTM baseline", lines=lines[:2], direction="zeroed",
-                                message=f"the {where} compares with the same model, hierarchy zeroed ({ablation.baseline or 'ablated'}), "
-                                        "not a separately trained Bi-LSTM: its gain is not the paper's"))
-    return findings
+    return findings + _zeroed(ablation, where, lines, options)
+
+
+def impossible(gain: float, first: float | None, second: float | None, first_name: str, second_name: str) -> str | None:
+    """What makes a printed gain unusable: a non-finite number, an R2 above 1, or a gain that is not first - second."""
+    printed = {"gain": gain, f"{first_name} R2": first, f"{second_name} R2": second}
+    if bad := [f"{name} {value:g}" for name, value in printed.items() if value is not None and not math.isfinite(value)]:
+        return f"{', '.join(bad)} not finite"
+    if bad := [f"{name} {value:+.4f}" for name, value in printed.items() if value is not None and name != "gain" and value > 1]:
+        return f"{', '.join(bad)} above 1, which no R2 can be"
+    if first is not None and second is not None and abs(gain - (first - second)) > ROUNDING:
+        return (f"gain {gain:+.4g} is not {first_name} {first:+.4f} minus {second_name} {second:+.4f} "
+                f"({first - second:+.4f})")
+    return None
+
+
+def _zeroed(ablation, where: str, lines: list[int], options: Options) -> list[Finding]:
+    if not ablation.zeroed:
+        return []
+    return [Finding(rule=ID, category=CATEGORY, status=options.wrong_baseline_severity, value=ablation.baseline,
+                    expected="a separately trained Bi-LSTM baseline", lines=lines[:2], direction="zeroed",
+                    message=f"the {where} compares with the same model, hierarchy zeroed ({ablation.baseline or 'ablated'}), "
+                            "not a separately trained Bi-LSTM: its gain is not the paper's")]
 
 
 def _comparison(compared: PostAnalysis, options: Options, expected: str) -> Finding:
@@ -91,6 +124,11 @@ def _comparison(compared: PostAnalysis, options: Options, expected: str) -> Find
     baseline_r2 = f"{compared.baseline_r2:+.4f}" if compared.baseline_r2 is not None else "?"
     detail = (f"hierarchy gain {compared.gain:+.4f} (post-training comparison: {compared.model or 'model'} {model_r2} vs "
               f"{compared.baseline or 'baseline'} {baseline_r2}, the trainer's fixed baseline R2, not measured in this run)")
+    if problem := impossible(compared.gain, compared.model_r2, compared.baseline_r2, compared.model or "model",
+                             compared.baseline or "baseline"):
+        return Finding(rule=ID, category=CATEGORY, status="fail", expected=expected, lines=lines,
+                       message=f"impossible post-training comparison: {problem}; the log is corrupt or the trainer's "
+                               "arithmetic is wrong")
     status = range_status(compared.gain, options)
     if status == "pass":
         return Finding(rule=ID, category=CATEGORY, status="pass", value=compared.gain, expected=expected, lines=lines,

@@ -15,6 +15,11 @@ without temperature, so even learned attention reads close to 1; 0.98
 separates "flat" from "slightly shaped" on the logs at hand (Round 13's
 baseline_beat model, with temperature 0.5, reads 0.942).
 
+An entropy that is nan, infinite or outside [0, 1] is impossible, not
+"above" anything: always `fail` (corrupt evidence is no judgement call,
+whatever the severity). A summary cut short before its entropy lines
+does not hide the complete one before it.
+
 Example (round9.log, line 262):
 
     Beat attention:    1.000
@@ -46,7 +51,7 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     findings = []
     expected = options.describe()
     for fold in run.folds or [None]:
-        summary = judged_summaries(fold, run)[0] if fold is not None else None
+        summary = judged_summaries(fold, run, "entropy")[0] if fold is not None else None
         fold_id = fold.fold if fold is not None else None
         if summary is None:
             findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
@@ -72,6 +77,16 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
             findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
                                     lines=[summary.line], message="the diagnostic summary printed no attention entropy"))
             continue
+        impossible = {part: item for part, item in values.items() if not 0 <= item[0] <= 1}
+        if impossible:
+            shown = ", ".join(f"{part} {v:g} (line {line})" for part, (v, line) in impossible.items())
+            findings.append(Finding(rule=ID, category=CATEGORY, status="fail", fold=fold_id, expected=expected,
+                                    value=len(impossible), lines=sorted({line for _, line in impossible.values()}),
+                                    message=f"impossible attention entropy in {where}: {shown}: a normalised entropy "
+                                            "lies in [0, 1]; the log is corrupt or the softmax overflowed"))
+            values = {part: item for part, item in values.items() if part not in impossible}
+            if not values or range_status(max(v for v, _ in values.values()), options) == "pass":
+                continue  # the readable part passes, which does not make the fold pass
         worst_part = max(values, key=lambda p: values[p][0])
         value = values[worst_part][0]
         status = range_status(value, options)

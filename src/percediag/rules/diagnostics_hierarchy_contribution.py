@@ -15,12 +15,19 @@ minimums are the trainer's own (`[WARNING] Beat hierarchy contributing <
 judgement call (three parts at a third each is the balanced case). The
 trainer's `[WARNING]` lines are compared with the numbers.
 
+A share that is nan, infinite or outside [0%, 100%], or a contractor
+weight that is not finite, is impossible: always `fail` (corrupt
+evidence is no judgement call); a summary cut short before its contribution lines does not
+hide the complete one before it.
+
 Example (round13.log, lines 105-109, baseline_beat): the summary's 0.0%
 shares and both warnings are not applicable; `contractor weights - LSTM:
 0.0156, Beat: 0.0157` (line 133) passes.
 """
 
 from __future__ import annotations
+
+import math
 
 from pydantic import Field
 
@@ -48,8 +55,11 @@ def _contractor(fold, options: Options, blind: str, fold_id) -> Finding | None:
         return None
     lstm, beat = check_.diagnose["contractor_lstm"], check_.diagnose["contractor_beat"]
     line = check_.lines.get("diagnose.contractor_beat", check_.line)
-    ratio = beat / lstm if lstm else float("inf")
     expected = f"beat branch >= {options.contractor_min:g} x LSTM branch"
+    if not (math.isfinite(lstm) and math.isfinite(beat)):
+        return Finding(rule=ID, category=CATEGORY, status="fail", fold=fold_id, expected=expected, lines=[line],
+                       message=f"impossible contractor weights LSTM {lstm:g}, beat {beat:g}: a mean weight is finite")
+    ratio = beat / lstm if lstm else float("inf")
     if ratio >= options.contractor_min:
         return Finding(rule=ID, category=CATEGORY, status="pass", fold=fold_id, value=round(ratio, 3), expected=expected,
                        lines=[line], message=f"contractor weights LSTM {lstm:.4f}, beat {beat:.4f} ({ratio:.2f}x) in the "
@@ -66,7 +76,7 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     findings = []
     expected = f"beat >= {options.beat_min:.0%}, measure >= {options.measure_min:.0%}, no part > {options.max_share:.0%}"
     for fold in run.folds or [None]:
-        summary = judged_summaries(fold, run)[0] if fold is not None else None
+        summary = judged_summaries(fold, run, "contribution")[0] if fold is not None else None
         if summary is None and (fold is None or fold is run.folds[-1]):
             summary = run.post_diagnostics
         fold_id = fold.fold if fold is not None else None
@@ -82,6 +92,15 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
                                            "warnings say nothing, and the model printed no contractor weights"))
             continue
         shares = summary.contribution
+        lines = sorted({summary.lines.get(f"contribution.{p}", summary.line) for p in shares})
+        impossible = {part: value for part, value in shares.items() if not 0 <= value <= 1}
+        if impossible:
+            shown = ", ".join(f"{part} {value * 100:g}%" for part, value in impossible.items())
+            findings.append(Finding(rule=ID, category=CATEGORY, status="fail", fold=fold_id, expected=expected,
+                                    value=len(impossible), lines=lines,
+                                    message=f"impossible hierarchy contribution: {shown}: a share of the variance "
+                                            "is a finite number in [0%, 100%]; the log is corrupt"))
+            continue
         problems = []
         if shares.get("beat", 1) < options.beat_min:
             problems.append(f"beat {shares['beat']:.1%} < {options.beat_min:.0%}")
@@ -94,7 +113,6 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         said = ""
         if warned and not problems:
             said = f"; the trainer warned ({warned[0].text}) where the numbers pass"
-        lines = sorted({summary.lines.get(f"contribution.{p}", summary.line) for p in shares})
         shown = ", ".join(f"{part} {value:.1%}" for part, value in shares.items())
         if problems:
             findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id, expected=expected,

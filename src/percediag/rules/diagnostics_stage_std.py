@@ -24,6 +24,13 @@ item whose std is not the table's or not below its band, a stage below
 its band the list leaves out, or a count that is not the items listed
 (said on the last fold's finding, whichever summary it judges).
 
+A std that is nan, infinite (`1e309`, or more digits than a float holds)
+or negative is impossible: always `fail` (corrupt evidence is no
+judgement call), and a stage the rule cannot read is never left out of
+the verdict. A summary cut short before its stage table (a run
+killed while printing it) does not hide the complete one before it; a
+fold with no stage row at all is `missing`.
+
 Example (round9.log, line 246):
 
     note_out (LSTM)               0.0295 [LOW - ISSUE]
@@ -32,6 +39,8 @@ fails: recurrent stages below their range: note_out 0.0295 < 0.1, ...
 """
 
 from __future__ import annotations
+
+import math
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,12 +68,17 @@ class Options(RuleOptions):
     required: bool = Field(default=False, description="a run without any diagnostic block is a `missing` finding")
 
 
+def _impossible(rows: list[StageStd]) -> list[StageStd]:
+    """Rows whose std no forward pass can give: nan, infinite (1e309 and longer overflow to inf) or negative."""
+    return [row for row in rows if not math.isfinite(row.std) or row.std < 0]
+
+
 def _judge(rows: list[StageStd], options: Options) -> tuple[list[str], list[str], list[int], list[str]]:
     recurrent, other, lines, disagree = [], [], [], []
     for row in rows:
         band = options.stages.get(row.stage)
-        if band is None:
-            continue
+        if band is None or not math.isfinite(row.std) or row.std < 0:
+            continue  # impossible values are a finding of their own
         bad = row.std < band.min or row.std > band.max
         side = "<" if row.std < band.min else ">"
         bound = band.min if row.std < band.min else band.max
@@ -113,7 +127,7 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     if not any_block and not options.required:
         return []  # trainers before Round 9 print no diagnostic summary
     for fold in run.folds or [None]:
-        summary = judged_summaries(fold, run)[0] if fold is not None else None
+        summary = judged_summaries(fold, run, "stages")[0] if fold is not None else None
         if summary is None and (fold is None or fold is run.folds[-1]):
             summary = run.post_diagnostics  # the post-training analysis of the last fold trained
         fold_id = fold.fold if fold is not None else None
@@ -132,14 +146,26 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
                                         "and the model printed no stage std of its own"))
                 continue
             where = f"the model's own diagnose lines ({blind}; the summary's zeros at line {summary.line} are not applicable)"
+        if not rows:
+            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+                                    lines=lines_of_block, message=f"the {where} printed no stage std (cut short?)"))
+            continue
+        if impossible := _impossible(rows):
+            shown = ", ".join(f"{r.stage} {r.std:g} (line {r.line})" for r in impossible[:6])
+            findings.append(Finding(rule=ID, category=CATEGORY, status="fail", fold=fold_id, expected=expected,
+                                    value=len(impossible), lines=sorted({r.line for r in impossible})[:6],
+                                    message=f"impossible stage std in {where}: {shown}: a std is a finite number "
+                                            ">= 0; the forward pass overflowed or the log is corrupt"))
         recurrent, other, lines, disagree = _judge(rows, options)
+        if impossible and not recurrent and not other:
+            continue  # the readable stages pass, which does not make the fold pass
         post = run.post_diagnostics
         if run.post_issues is not None and post is not None and (fold is None or fold is run.folds[-1]) and summary_blind(post, model) is None:
             disagree += _issue_disagreements(post.stages, run.post_issues, options)
         said = f"; the trainer's tags disagree: {', '.join(disagree)}" if disagree else ""
         if recurrent:
             findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id,
-                                    value=min(r.std for r in rows if r.stage in options.recurrent), expected=expected,
+                                    value=min(r.std for r in rows if r.stage in options.recurrent and math.isfinite(r.std)), expected=expected,
                                     lines=sorted(set(lines))[:6], direction="below", trainer_tag=said[2:] or None,
                                     message=f"recurrent stages below their range in {where}: {', '.join(recurrent)}"
                                             + (f"; also {', '.join(other)}" if other else "") + f": {options.reason}{said}"))
