@@ -23,10 +23,16 @@ hparams plugin's metadata) is skipped by its length, never decoded.
 Integrity: the CRC of each record's length is always checked, as a wrong
 length would misread every record after it; the payload's CRC is checked
 for the records that hold a scalar (small), not for the images or graphs
-that are skipped. A record cut short or failing a check ends the reading
-there, with a note: a file from a training killed mid-write is read up to
-its last good record. A file whose first record is not an event file's
-`file_version` is not an event file (InputError).
+that are skipped. Decoding never trusts the payload: every field's wire
+type is checked before its value is used, and a payload that does not
+decode is checked against its CRC to say whether it is damaged or merely
+not an event. A record longer than the bytes left in the file is cut short;
+one claiming more than MAX_RECORD bytes (64 MiB) is a corrupt length. A
+record cut short or failing a check ends the reading there, with a note: a
+file from a training killed mid-write is read up to its last good record.
+A file whose first record is not an event file's `file_version` is not an
+event file (InputError). Only a regular file is opened (`regular`): a FIFO
+would block the read forever.
 
 `EventFileReader` reads a file that is still being written (`watch`): each
 call decodes the records completed since the last one, and a record cut
@@ -37,21 +43,26 @@ short at the end is waited for, not taken for damage, until `finish()`.
 from __future__ import annotations
 
 import math
+import os
 import struct
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from percediag.errors import InputError
 from percediag.events.crc32c import masked
-from percediag.events.scalars import ScalarFile
+from percediag.events.regular import open_regular
+from percediag.events.scalars import EPOCH_TAG, MAX_EPOCH, ScalarFile, epoch_number
 
 _HEADER = struct.Struct("<QI")
 _CRC = struct.Struct("<I")
 _DOUBLE = struct.Struct("<d")
 _FLOAT = struct.Struct("<f")
-# A scalar event is tens of bytes; a record claiming more than this length is a corrupt length
-# that happened to pass its CRC (1 in 4 billion) or a huge image: either way it is skipped by seek.
+# A scalar event is tens of bytes; a record longer than this is an image or a graph, skipped by seek
+# (never decoded).
 MAX_DECODED_RECORD = 16 * 1024 * 1024
+# No summary a training writes comes near this; a longer record is a corrupt length that happened to
+# pass its CRC (1 in 4 billion, or a crafted file): the file is read up to the record before it.
+MAX_RECORD = 64 * 1024 * 1024
 _DT_FLOAT, _DT_DOUBLE = 1, 2
 # Lightning's TensorBoardLogger writes `_hparams_/session_end_info` when training ends (logger finalize).
 MARKER_PREFIX = "_hparams_/"
@@ -74,8 +85,21 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
-    """(field number, wire type, value): ints for varints, bytes for the rest."""
+# The wire types of the fields read, per message (every other field is skipped by its length): a
+# field read with another wire type is a damaged or foreign payload, never a value of the wrong kind.
+_EVENT = {1: (1,), 2: (0,), 3: (2,), 5: (2,)}
+_SUMMARY = {1: (2,)}
+_VALUE = {1: (2,), 2: (5,), 8: (2,), 9: (2,)}
+_TENSOR = {1: (0,), 2: (2,), 4: (2,), 5: (5, 2), 6: (1, 2)}
+_SHAPE = {2: (2,)}
+_DIM = {1: (0,)}
+_METADATA = {1: (2,)}
+_PLUGIN = {1: (2,)}
+
+
+def _fields(buf: bytes, wires: dict[int, tuple[int, ...]]) -> Iterator[tuple[int, int, Any]]:
+    """(field number, wire type, value) of the fields numbered in `wires`: ints for varints, bytes for
+    the rest. Raises _Malformed for a message that does not parse or a field of an unexpected wire type."""
     pos, end = 0, len(buf)
     while pos < end:
         key, pos = _varint(buf, pos)
@@ -93,16 +117,30 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
             raise _Malformed(f"wire type {wire}")
         if pos > end:
             raise _Malformed("field runs past the message")
+        expected = wires.get(number)
+        if expected is None:
+            continue
+        if wire not in expected:
+            raise _Malformed(f"field {number} of wire type {wire}")
         yield number, wire, value
 
 
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")
+
+
 def _plugin(metadata: bytes) -> str | None:
-    for number, wire, value in _fields(metadata):
-        if number == 1 and wire == 2:
-            for inner, inner_wire, name in _fields(value):
-                if inner == 1 and inner_wire == 2:
-                    return name.decode("utf-8", errors="replace")
+    for _, _, value in _fields(metadata, _METADATA):
+        for _, _, name in _fields(value, _PLUGIN):
+            return _text(name)
     return None
+
+
+def _packed(value: bytes, wire: int, single: int, kind: struct.Struct) -> tuple[float, ...]:
+    """A repeated float or double field: one value (wire type `single`) or packed (wire type 2)."""
+    if wire != single and len(value) % kind.size:
+        raise _Malformed("a packed tensor value of a partial length")
+    return tuple(v for (v,) in kind.iter_unpack(value))
 
 
 def _tensor_scalar(tensor: bytes) -> float | None:
@@ -110,22 +148,21 @@ def _tensor_scalar(tensor: bytes) -> float | None:
     dtype = 0
     values: list[float] = []
     content = b""
-    for number, wire, value in _fields(tensor):
-        if number == 1 and wire == 0:
+    for number, wire, value in _fields(tensor, _TENSOR):
+        if number == 1:
             dtype = value
-        elif number == 2 and wire == 2:
+        elif number == 2:
             # A scalar has no dimensions; a shape with a dimension other than 1 is not one value.
-            for dim_field, dim_wire, dim in _fields(value):
-                if dim_field == 2 and dim_wire == 2:
-                    size = next((v for n, w, v in _fields(dim) if n == 1 and w == 0), 0)
-                    if size != 1:
-                        return None
-        elif number == 4 and wire == 2:
+            for _, _, dim in _fields(value, _SHAPE):
+                size = next((v for _, _, v in _fields(dim, _DIM)), 0)
+                if size != 1:
+                    return None
+        elif number == 4:
             content = value
         elif number == 5:
-            values.extend(_FLOAT.unpack(value) if wire == 5 else struct.unpack(f"<{len(value) // 4}f", value[: len(value) // 4 * 4]))
+            values.extend(_packed(value, wire, 5, _FLOAT))
         elif number == 6:
-            values.extend(_DOUBLE.unpack(value) if wire == 1 else struct.unpack(f"<{len(value) // 8}d", value[: len(value) // 8 * 8]))
+            values.extend(_packed(value, wire, 1, _DOUBLE))
     if dtype == _DT_FLOAT and len(content) == 4:
         return _FLOAT.unpack(content)[0]
     if dtype == _DT_DOUBLE and len(content) == 8:
@@ -136,18 +173,16 @@ def _tensor_scalar(tensor: bytes) -> float | None:
 def _scalars(summary: bytes) -> list[tuple[str, float | None]]:
     """(tag, value) of each scalar; (tag, None) for the hparams plugin's markers (session start and end)."""
     found = []
-    for number, wire, value in _fields(summary):
-        if number != 1 or wire != 2:
-            continue
+    for _, _, value in _fields(summary, _SUMMARY):
         tag, scalar, tensor, plugin = None, None, None, None
-        for field, field_wire, item in _fields(value):
-            if field == 1 and field_wire == 2:
-                tag = item.decode("utf-8", errors="replace")
-            elif field == 2 and field_wire == 5:
+        for field, _, item in _fields(value, _VALUE):
+            if field == 1:
+                tag = _text(item)
+            elif field == 2:
                 scalar = _FLOAT.unpack(item)[0]
-            elif field == 8 and field_wire == 2:
+            elif field == 8:
                 tensor = item
-            elif field == 9 and field_wire == 2:
+            elif field == 9:
                 plugin = _plugin(item)
         if scalar is None and tensor is not None and plugin in ("scalars", None):
             scalar = _tensor_scalar(tensor)
@@ -157,16 +192,18 @@ def _scalars(summary: bytes) -> list[tuple[str, float | None]]:
 
 
 def decode_event(payload: bytes) -> tuple[float, int, str | None, list[tuple[str, float]]]:
-    """(wall_time, step, file_version, [(tag, value)]) of one serialized Event."""
+    """(wall_time, step, file_version, [(tag, value)]) of one serialized Event.
+    Raises _Malformed for a payload that is not one."""
     wall, step, version, values = math.nan, 0, None, []
-    for number, wire, value in _fields(payload):
-        if number == 1 and wire == 1:
+    for number, _, value in _fields(payload, _EVENT):
+        if number == 1:
             wall = _DOUBLE.unpack(value)[0]
-        elif number == 2 and wire == 0:
+        elif number == 2:
+            value &= (1 << 64) - 1  # int64 as a varint of up to 10 bytes
             step = value - (1 << 64) if value >= 1 << 63 else value
-        elif number == 3 and wire == 2:
-            version = value.decode("utf-8", errors="replace")
-        elif number == 5 and wire == 2:
+        elif number == 3:
+            version = _text(value)
+        elif number == 5:
             values = _scalars(value)
     return wall, step, version, values
 
@@ -183,6 +220,7 @@ def _records(handle: BinaryIO, into: ScalarFile, end: int | None = None) -> Iter
     """(offset, payload) per record; payload None for a record too large to decode (skipped by seek).
     Stops at the end of the file (or at the first record boundary past `end`), raises _Cut at a
     record cut short, and stops at a record failing its length check (noted in `into`)."""
+    size = os.fstat(handle.fileno()).st_size  # a record ending past it is cut short (or not written yet)
     while True:
         offset = handle.tell()
         if end is not None and offset >= end:
@@ -196,11 +234,15 @@ def _records(handle: BinaryIO, into: ScalarFile, end: int | None = None) -> Iter
         if masked(header[:8]) != length_crc:
             into.stop(f"byte {offset}", "a record whose length fails its CRC (corrupt data)")
             return
+        if length > MAX_RECORD:
+            into.stop(f"byte {offset}", f"a record claiming {length:,} bytes, more than the {MAX_RECORD // 2**20} MiB "
+                                        "any summary takes (a corrupt length)")
+            return
+        if length + 4 > size - handle.tell():
+            raise _Cut(offset, "a record cut short (the writer was stopped mid-write)")
         if length > MAX_DECODED_RECORD:
             handle.seek(length, 1)
-            trailer = handle.read(4)
-            if len(trailer) < 4:
-                raise _Cut(offset, "a record cut short (the writer was stopped mid-write)")
+            handle.read(4)
             yield offset, None
             continue
         payload = handle.read(length)
@@ -231,10 +273,7 @@ class EventFileReader:
         Raises InputError when the file is not an event file, or cannot be read."""
         if self.result.stopped is not None:
             return 0  # corrupt data: nothing after it is read
-        try:
-            handle = open(self.path, "rb")
-        except OSError as exc:
-            raise InputError(f"{self.name}: cannot open: {exc.strerror or exc}") from exc
+        handle = open_regular(self.path, self.name)
         before = self.result.records
         with handle:
             try:
@@ -261,9 +300,13 @@ class EventFileReader:
             try:
                 wall, step, version, values = decode_event(payload)
             except _Malformed as exc:
+                # Damaged data decodes to anything: the CRC says which it is.
+                damaged = masked(payload) != result.crc_pending
                 if self._first:
-                    raise InputError(f"{name}: not a TensorBoard event file (its first record is not an event)") from exc
-                result.stop(f"byte {offset}", f"a record that is not a valid event ({exc})")
+                    why = "its first record fails its CRC" if damaged else "its first record is not an event"
+                    raise InputError(f"{name}: not a TensorBoard event file ({why})") from exc
+                result.stop(f"byte {offset}", "a record whose data fails its CRC (corrupt data)" if damaged
+                            else f"a record that is not a valid event ({exc})")
                 return
             if self._first:
                 if version is None or not version.startswith("brain.Event:"):
@@ -272,6 +315,10 @@ class EventFileReader:
                 result.first_wall = wall if math.isfinite(wall) else None
             if values and masked(payload) != result.crc_pending:
                 result.stop(f"byte {offset}", "a record whose data fails its CRC (corrupt data)")
+                return
+            bad = next((v for t, v in values if t == EPOCH_TAG and v is not None and epoch_number(v) is None), None)
+            if bad is not None:
+                result.stop(f"byte {offset}", f"an `epoch` of {bad:g}, not a whole number from 0 to {MAX_EPOCH:,}")
                 return
             result.records += 1
             self.offset = handle.tell()

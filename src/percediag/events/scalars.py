@@ -7,7 +7,10 @@ The per-epoch tags percediag judges (`val/*`, one point per epoch) never come
 near the bound, which lies above the parser's cap on epochs. The `epoch` tag
 Lightning writes beside every logged row is kept only where its value
 changes: the step at which each epoch begins, which maps any step to its
-epoch. At most MAX_TAGS tags are kept per file.
+epoch; its value must be a whole number from 0 to MAX_EPOCH (the readers
+stop at a record or row holding another: an epoch of 1e30 is damage, and
+would wreck every curve fitted over epochs). At most MAX_TAGS tags are kept
+per file.
 """
 
 from __future__ import annotations
@@ -18,6 +21,15 @@ from dataclasses import dataclass, field
 MAX_POINTS = 20_000
 MAX_TAGS = 1_000
 EPOCH_TAG = "epoch"
+# The text parser reads epoch numbers of up to 7 digits; the same bound here.
+MAX_EPOCH = 9_999_999
+
+
+def epoch_number(value: float) -> int | None:
+    """`value` as an epoch number: a whole number from 0 to MAX_EPOCH, else None."""
+    if value != value or not 0 <= value <= MAX_EPOCH or not float(value).is_integer():
+        return None
+    return int(value)
 
 
 @dataclass
@@ -70,9 +82,9 @@ class ScalarFile:
         series.add(step, value)
 
     def mark_epoch(self, step: int, value: float) -> None:
-        if value != value or not float(value).is_integer():  # NaN or not a whole epoch number
+        epoch = epoch_number(value)
+        if epoch is None:  # the readers stop before such a value; kept out here too
             return
-        epoch = int(value)
         if not self.epoch_starts or self.epoch_starts[-1][1] != epoch:
             if len(self.epoch_starts) < MAX_POINTS:
                 self.epoch_starts.append((step, epoch))

@@ -78,6 +78,7 @@ class ScalarFollower:
         self._grew = False
         self._event: str | None = None
         self._folders: list[RunFolder] = []
+        self._skipped: list[str] = []  # files named like scalar files that are not regular files (a FIFO)
 
     def close(self) -> None:
         """Nothing stays open between polls (each read opens its file)."""
@@ -91,7 +92,9 @@ class ScalarFollower:
                 exists = self.root.exists()
             except OSError as exc:
                 raise InputError(f"{self.root}: cannot open: {exc.strerror or exc}") from exc
-            found = find_scalar_files(self.root) if exists else {}
+            skipped: list[str] = []
+            found = find_scalar_files(self.root, skipped) if exists else {}
+            self._skipped = skipped
             listed = {path for paths in found.values() for path in paths}
             for gone in [path for path in self._files if path not in listed]:
                 del self._files[gone]
@@ -111,9 +114,13 @@ class ScalarFollower:
         self._walked = -math.inf
         self.poll()
         if not self._found:
+            also = f" ({'; '.join(self._skipped)})" if self._skipped else ""
             raise InputError(f"{self.root}: no TensorBoard event file (events.out.tfevents.*) or metrics.csv "
-                             "appeared under it")
-        return run_folders(self.root, self._found, self._final)
+                             f"appeared under it{also}")
+        folders = run_folders(self.root, self._found, self._final)
+        if folders:
+            folders[0].notes.extend(self._skipped)  # as check notes them
+        return folders
 
     def _final(self, path: Path) -> ScalarFile:
         state = self._files.get(path)

@@ -14,6 +14,7 @@ convergence (judged on the final numbers).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -109,7 +110,8 @@ class Watcher:
                                **_where(report, [fold.line]), "time": now})
             if fold.finished and not self._folds[key]:
                 self._folds[key] = True
-                best = max((e.val_r2 for e in fold.epochs if e.val_r2 is not None), default=None)
+                # inf is a broken metric, not a best R2 (as progression.convergence judges it)
+                best = max((e.val_r2 for e in fold.epochs if e.val_r2 is not None and math.isfinite(e.val_r2)), default=None)
                 events.append({"event": "fold_end", "run": index + 1, "fold": fold.fold, "line": fold.end_line,
                                "epochs": len(fold.epochs), "best_r2": best, "time": now})
         for finding in report.findings:

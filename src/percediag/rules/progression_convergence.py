@@ -16,6 +16,8 @@ below 0.30.
 
 from __future__ import annotations
 
+import math
+
 from percediag.findings import Finding
 from percediag.model import Fold, Run
 from percediag.rules.base import fmt
@@ -28,16 +30,26 @@ Options = RangeOptions
 
 
 def best_of(fold: Fold) -> tuple[float, int] | None:
+    """The fold's best R2 and its line: its best finite epoch R2, else its summary's R2.
+    An R2 of inf (or nan) is a broken metric, not a best (gradient.finite and log.impossible_values
+    report it): a fold whose every R2 is non-finite has best nan, at its first epoch, which no
+    comparison passes."""
     scored = [e for e in fold.epochs if e.val_r2 is not None]
-    if scored:
-        best = max(scored, key=lambda e: e.val_r2 if e.val_r2 == e.val_r2 else float("-inf"))
+    finite = [e for e in scored if math.isfinite(e.val_r2)]
+    if finite:
+        best = max(finite, key=lambda e: e.val_r2)
         return best.val_r2, best.line
+    if scored:
+        return math.nan, scored[0].line
     if fold.summary is not None and "r2" in fold.summary.metrics:
-        return fold.summary.metrics["r2"], fold.summary.lines["r2"]
+        value = fold.summary.metrics["r2"]
+        return (value if math.isfinite(value) else math.nan), fold.summary.lines["r2"]
     return None
 
 
 def _judge(value: float, options: RangeOptions) -> str:
+    if not math.isfinite(value):
+        return options.severity
     return "pass" if options.min is None or value >= options.min else options.severity
 
 
