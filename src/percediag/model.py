@@ -15,6 +15,10 @@ SCHEMA_VERSION = 1
 class Record(BaseModel):
     """Base record: where in the input it was found."""
 
+    # Field names such as model_type and model_r2 are the trainer's words; pydantic before 2.10
+    # reserves the model_ prefix with a warning (the declared floor is 2.6).
+    model_config = ConfigDict(protected_namespaces=())
+
     line: int = Field(description="1-based line where the record starts")
 
 
@@ -350,6 +354,8 @@ class DataCheck(Record):
     nonfinite: bool | None = Field(default=None, description="NaN or Inf in the input features")
     labels_in_range: bool | None = None
     issues: int | None = Field(default=None, description="issues the trainer's own summary counted (0: all passed)")
+    invalid: list[str] = Field(default_factory=list, description="printed numbers that cannot be what they claim "
+                                                                 "(a non-finite index or statistic, a negative std)")
     tags: list[TrainerTag] = Field(default_factory=list)
     lines: dict[str, int] = Field(default_factory=dict)
 
