@@ -79,16 +79,19 @@ def test_api_refuses_what_the_cli_refuses(project: Path) -> None:
 
 
 @pytest.mark.parametrize("kwargs", [dict(run=1.5), dict(set=[None]), dict(baseline=b"\0"), dict(baseline=[None]),
-                                    dict(baseline=""), dict(config="")], ids=str)
+                                    dict(baseline=""), dict(config=""), dict(config="y" * 5000),
+                                    dict(baseline="y" * 5000), dict(isolated="no")], ids=str)
 def test_api_refuses_odd_arguments_with_one_error(project: Path, kwargs: dict) -> None:
     with pytest.raises(PercediagError):
         percediag.check(str(EXAMPLES / "round5-plateau.log"), **kwargs)
 
 
-@pytest.mark.parametrize("value", [None, 3, ["a"], "", "   "], ids=repr)
+@pytest.mark.parametrize("value", [None, 3, ["a"], b"x", "", "   ", "x" * 5000 + ".log"], ids=lambda v: repr(v)[:20])
 def test_api_refuses_what_is_not_a_log(project: Path, value: object) -> None:
     with pytest.raises(PercediagError):
         percediag.check(value)
+    with pytest.raises(PercediagError):
+        percediag.parse(value)
 
 
 def test_api_takes_a_run_number_and_event_inputs_as_the_cli_does(project: Path) -> None:

@@ -133,7 +133,7 @@ def test_nan_scalars_fail_finite_and_learned_std(tmp_path):
                pred_std=lambda e: 0.07 if e < 9 else float("nan"))
     report = _json(["check", str(tmp_path), "--profile", "round5"])
     finite = _findings(report, "gradient.finite")
-    assert finite[0]["status"] == "fail" and "non-finite loss or R2 from epoch 9" in finite[0]["message"]
+    assert finite[0]["status"] == "fail" and "non-finite loss, R2 or prediction statistic from epoch 9" in finite[0]["message"]
     assert f":step {9 * STEPS_PER_EPOCH + 92}" in " ".join(report["locations"][str(line)] for line in finite[0]["lines"])
     learned = _findings(report, "progression.learned_std")
     assert learned[0]["status"] == "fail" and "is nan at epoch 14" in learned[0]["message"]

@@ -379,9 +379,11 @@ def _read_log(path: str):
 def _baseline(path: str | None):
     if path is None:
         return None
-    from percediag.pipeline import parse_source
+    from percediag.pipeline import is_scalar_input, parse_source, scalar_input
     from percediag.sources import LogSource
 
+    if is_scalar_input(path):  # an event folder, file or metrics.csv, read as check reads it
+        return scalar_input(path).runs[-1]
     return parse_source(LogSource.from_path(path)).runs[-1]
 
 

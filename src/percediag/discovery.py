@@ -182,7 +182,11 @@ def load_recipe(
     path: Path | None = None
     user = None
     if config is not None:
-        if not config.is_file():
+        try:
+            found = config.is_file()
+        except OSError as exc:  # a name too long, a folder we cannot search
+            raise ConfigError(f"{str(config)[:200]}: {exc.strerror or exc}") from exc
+        if not found:
             raise ConfigError(f"{config}: no such configuration file")
         path, user = config, (str(config), read_yaml(config))
     elif not isolated:

@@ -7,9 +7,18 @@ can always point at its evidence.
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
+
+
+def possible_r2(value: float) -> bool:
+    """An R2 a metric can take: finite and at most 1 (the coefficient of determination is 1 at best).
+    Anything else is a broken metric or logging bug (log.impossible_values reports it), never evidence
+    that a milestone, a baseline or the convergence range was reached."""
+    return math.isfinite(value) and value <= 1.0
 
 
 class Record(BaseModel):

@@ -231,10 +231,20 @@ def with_events(log: Log, events: str | Path) -> Log:
 def is_scalar_input(path: str) -> bool:
     from percediag.events.tree import is_scalar_input as scalar
 
-    return path != "-" and Path(path).exists() and scalar(path)
+    try:
+        return path != "-" and Path(path).exists() and scalar(path)
+    except OSError as exc:  # a name too long to stat
+        raise InputError(f"{path[:200]}: {exc.strerror or exc}") from exc
 
 
 def open_source(path_or_text: str | Path) -> LogSource:
+    try:
+        return _open_source(path_or_text)
+    except OSError as exc:  # a name too long, a folder we cannot search: one line, as the CLI says it
+        raise InputError(f"{str(path_or_text)[:200]}: {exc.strerror or exc}") from exc
+
+
+def _open_source(path_or_text: str | Path) -> LogSource:
     if isinstance(path_or_text, Path):
         return LogSource.from_path(path_or_text)
     if "\n" in path_or_text:
@@ -263,6 +273,8 @@ def check(path_or_text: str | Path, profile: str | None = None, *, run: str | in
     _check_input(path_or_text, "the log")
     if config is not None:
         _check_input(config, "config")
+    if not isinstance(isolated, bool):
+        raise UsageError(f"isolated={isolated!r}: expected True or False")
     if isinstance(run, bool) or not isinstance(run, (str, int)):
         raise UsageError(f"run={run!r}: expected 'last', 'all' or a run number from 1")
     overrides = _as_list(set, "set")
@@ -370,7 +382,8 @@ def history_inputs(paths: list[str], margin: float) -> list[tuple[str, dict]]:
         if path.lower().endswith(ROUNDS_SUFFIXES):
             rows.extend((f"--history {path}", row) for row in _rounds_rows(path))
         else:
-            rows.append((f"--history {path}", history_row(parse_source(LogSource.from_path(path)), path)))
+            log = scalar_input(path) if is_scalar_input(path) else parse_source(LogSource.from_path(path))
+            rows.append((f"--history {path}", history_row(log, path)))
     # Both sorts are stable and by round, so each filled-in row stays beside its origin.
     rows.sort(key=lambda item: item[1].round)
     filled = with_outcomes([row for _, row in rows], margin)
@@ -389,5 +402,9 @@ def rounds_file(logs: list[tuple[Log, str]], margin: float) -> str:
 
 
 def parse(path_or_text: str | Path) -> Log:
-    """Parse a log (a path, or the log's text) into its records."""
+    """Parse a log (a path, the log's text, or a TensorBoard folder, event file or metrics.csv) into its records."""
+    _check_input(path_or_text, "the log")
+    if not isinstance(path_or_text, str) or "\n" not in path_or_text:
+        if is_scalar_input(str(path_or_text)):
+            return scalar_input(str(path_or_text))
     return parse_source(open_source(path_or_text))

@@ -280,11 +280,13 @@ def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], tar
     finite = [v for v in values if math.isfinite(v)]
     fc.sparkline = sparkline(values, min(min(finite, default=0.0), 0.0), max(max(finite, default=0.4), 0.4))
     bound = cfg.value_bound
+    # An R2 above 1 is as broken as a non-finite one: no curve through it means anything.
     nonfinite = [e for e in fold.epochs
-                 if any(v is not None and not (math.isfinite(v) and abs(v) <= bound) for v in (e.val_r2, e.train_loss, e.val_loss))]
+                 if any(v is not None and not (math.isfinite(v) and abs(v) <= bound) for v in (e.val_r2, e.train_loss, e.val_loss))
+                 or (e.val_r2 is not None and math.isfinite(e.val_r2) and e.val_r2 > 1.0)]
     if nonfinite:
         fc.trend, fc.on_track = "diverged", "no"
-        fc.reason = f"non-finite (or beyond +/-{bound:g}) loss or R2 from epoch {nonfinite[0].epoch}"
+        fc.reason = f"non-finite (or beyond +/-{bound:g}) loss, or an R2 that is not possible, from epoch {nonfinite[0].epoch}"
         fc.lines = [nonfinite[0].line]
         return fc
     t = np.array([e.epoch + 1 for e in epochs], dtype=float)

@@ -19,11 +19,10 @@ another data set, so they are never compared with the user's.
 
 from __future__ import annotations
 
-import math
 
 from pydantic import BaseModel, Field
 
-from percediag.model import Run
+from percediag.model import Run, possible_r2
 from percediag.roundtable import round_table
 from percediag.settings import AppliedFix, HistoryRound, Settings
 
@@ -45,11 +44,11 @@ def run_best_r2(run: Run) -> BestR2 | None:
     """The number rounds are compared on: the cross-validation mean when printed, else the mean of the folds' best R2."""
     if run.aggregate is not None:
         value = run.aggregate.metrics.get("r2")
-        if value is not None and math.isfinite(value):
+        if value is not None and possible_r2(value):
             return BestR2(value=value, how="cross-validation mean", line=run.aggregate.line)
     bests = []
     for fold in run.folds:
-        values = [e.val_r2 for e in fold.epochs if e.val_r2 is not None and math.isfinite(e.val_r2)]
+        values = [e.val_r2 for e in fold.epochs if e.val_r2 is not None and possible_r2(e.val_r2)]
         if values:
             bests.append(max(values))
     if not bests:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 from percediag.findings import Finding
-from percediag.model import Run
+from percediag.model import Run, possible_r2
 from percediag.rules.base import fmt
 from percediag.rules.progression_convergence import best_of
 from percediag.settings import RuleOptions, Settings
@@ -40,7 +40,7 @@ def evidence(run: Run) -> tuple[float, list[int], str] | None:
     """The run's best R2 evidence: (value, lines, what it is)."""
     agg = run.aggregate
     # A non-finite mean (inf) is a broken metric, not evidence: the folds' R2 are used instead.
-    if agg is not None and "r2" in agg.metrics and math.isfinite(agg.metrics["r2"]):
+    if agg is not None and "r2" in agg.metrics and possible_r2(agg.metrics["r2"]):
         return agg.metrics["r2"], [agg.lines["r2"]], "cross-validation mean"
     finished = [(f, best_of(f)) for f in run.folds if f.finished]
     finished = [(f, b) for f, b in finished if b is not None]
@@ -49,7 +49,7 @@ def evidence(run: Run) -> tuple[float, list[int], str] | None:
         return mean, [b[1] for _, b in finished], f"mean best R2 of {len(finished)} finished fold(s)"
     bests = [b for b in (best_of(f) for f in run.folds) if b is not None]
     if bests:
-        value, line = max(bests, key=lambda b: b[0] if math.isfinite(b[0]) else -math.inf)
+        value, line = max(bests, key=lambda b: b[0] if possible_r2(b[0]) else -math.inf)
         return value, [line], "best R2 so far (no fold finished)"
     return None
 

@@ -33,6 +33,13 @@ ORDER = 4
 Options = RuleOptions
 
 
+def _epoch_values(epoch) -> list[float | None]:
+    """Every number an epoch record carries: the printed line's, and the event files' (learned
+    prediction mean and std, per-dimension R2, the merged event R2 and loss)."""
+    return [epoch.train_loss, epoch.val_loss, epoch.val_r2, epoch.pred_mean, epoch.pred_std,
+            epoch.event_val_r2, epoch.event_val_loss, *epoch.dim_r2.values()]
+
+
 def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
     findings = []
     for fold in folds_or_none(run):
@@ -49,10 +56,10 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
             lines.extend(grads.nonfinite_lines)
             count = sum(s.nonfinite for s in (grads.total, grads.loss, grads.balance))
             problems.append(f"{max(count, len(grads.nonfinite_lines))} non-finite gradient value(s)")
-        bad_epochs = [e for e in epochs if any(v is not None and not math.isfinite(v) for v in (e.train_loss, e.val_loss, e.val_r2))]
+        bad_epochs = [e for e in epochs if any(v is not None and not math.isfinite(v) for v in _epoch_values(e))]
         if bad_epochs:
             lines.extend(e.line for e in bad_epochs[:5])
-            problems.append(f"non-finite loss or R2 from epoch {bad_epochs[0].epoch}")
+            problems.append(f"non-finite loss, R2 or prediction statistic from epoch {bad_epochs[0].epoch}")
         if problems:
             findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id, value=False,
                                     expected="all finite", lines=sorted(set(lines)),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from percediag.findings import Finding
-from percediag.model import Fold, Run
+from percediag.model import Fold, Run, possible_r2
 from percediag.rules.base import fmt
 from percediag.settings import RangeOptions, Settings
 
@@ -31,11 +31,11 @@ Options = RangeOptions
 
 def best_of(fold: Fold) -> tuple[float, int] | None:
     """The fold's best R2 and its line: its best finite epoch R2, else its summary's R2.
-    An R2 of inf (or nan) is a broken metric, not a best (gradient.finite and log.impossible_values
+    An R2 of inf, nan or above 1 is a broken metric, not a best (gradient.finite and log.impossible_values
     report it): a fold whose every R2 is non-finite has best nan, at its first epoch, which no
     comparison passes."""
     scored = [e for e in fold.epochs if e.val_r2 is not None]
-    finite = [e for e in scored if math.isfinite(e.val_r2)]
+    finite = [e for e in scored if possible_r2(e.val_r2)]
     if finite:
         best = max(finite, key=lambda e: e.val_r2)
         return best.val_r2, best.line
@@ -43,12 +43,12 @@ def best_of(fold: Fold) -> tuple[float, int] | None:
         return math.nan, scored[0].line
     if fold.summary is not None and "r2" in fold.summary.metrics:
         value = fold.summary.metrics["r2"]
-        return (value if math.isfinite(value) else math.nan), fold.summary.lines["r2"]
+        return (value if possible_r2(value) else math.nan), fold.summary.lines["r2"]
     return None
 
 
 def _judge(value: float, options: RangeOptions) -> str:
-    if not math.isfinite(value):
+    if not possible_r2(value):
         return options.severity
     return "pass" if options.min is None or value >= options.min else options.severity
 

@@ -74,12 +74,14 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
             continue
         last = points[-1]
         line = last.event_line if last.event_line is not None else last.line
-        if not math.isfinite(last.pred_std):
-            findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold.fold, value=last.pred_std,
-                                    expected=expected, lines=[line], direction="below",
-                                    message=f"learned prediction std is {last.pred_std} at epoch {last.epoch}: {options.reason}"))
+        if not math.isfinite(last.pred_std) or last.pred_std < 0:
+            # Not a spread at all: a broken metric, reported as such (never as "nearly constant").
+            findings.append(Finding(rule=ID, category=CATEGORY, status="fail", fold=fold.fold, value=last.pred_std,
+                                    expected=expected, lines=[line],
+                                    message=f"learned prediction std is {last.pred_std} at epoch {last.epoch}: "
+                                            "not a possible std (finite, at least 0)"))
             continue
-        finite = [e for e in points if math.isfinite(e.pred_std)]
+        finite = [e for e in points if math.isfinite(e.pred_std) and e.pred_std >= 0]
         peak = max(finite, key=lambda e: e.pred_std)
         value = last.pred_std
         if value >= options.min:

@@ -20,10 +20,9 @@ passes progression.epoch_5 (0.0989 > 0).
 
 from __future__ import annotations
 
-import math
 
 from percediag.findings import Finding
-from percediag.model import Run
+from percediag.model import Run, possible_r2
 from percediag.rules.base import fmt, folds_or_none
 from percediag.settings import RuleOptions, Settings
 
@@ -55,11 +54,11 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
                                         lines=[epochs[-1].line] if epochs else [],
                                         message=f"not reached: no R2 after {epochs_done} epochs{last}"))
                 continue
-            finite = math.isfinite(hit.val_r2)  # inf is a broken metric, never a milestone cleared
+            finite = possible_r2(hit.val_r2)  # inf or 5.0 is a broken metric, never a milestone cleared
             status = "pass" if finite and hit.val_r2 > minimum else options.severity
             message = f"R2 {fmt(hit.val_r2, 4)} after {epochs_done} epochs"
             if not finite:
-                message += f" is not a finite R2, needs > {minimum:g}"
+                message += f" is not a possible R2 (finite, at most 1), needs > {minimum:g}"
             else:
                 message += f" (> {minimum:g})" if status == "pass" else f", needs > {minimum:g}: {note}"
             findings.append(Finding(rule=rule, category=CATEGORY, status=status, fold=fold_id, value=hit.val_r2,
