@@ -333,8 +333,7 @@ def _logs(paths: list[str], events: str | None = None, progress: bool = False):
     """(parsed log, line labeller) per input: a text log (joined with `events` when given), or a
     TensorBoard folder, event file or metrics.csv read alone. `progress`: a bar on a terminal's
     stderr while a large or slow log is read."""
-    from percediag.errors import InputError
-    from percediag.pipeline import is_scalar_input, parse_source, scalar_input, with_events
+    from percediag.pipeline import is_scalar_input, parse_source, read_source, scalar_input
 
     if events is not None and len(paths) != 1:
         raise UsageError("--events: give exactly one log to join the event files with")
@@ -345,12 +344,7 @@ def _logs(paths: list[str], events: str | None = None, progress: bool = False):
             yield scalar_input(path), None
             continue
         source = next(iter(_sources([path] if path is not None else [])))
-        log = _parse_with_progress(source) if progress else parse_source(source)
-        if source.stats.blank:
-            raise InputError(f"{source.name}: empty input (nothing but whitespace): not a training log")
-        if events is not None:
-            with_events(log, events)
-        yield log, source.label if source.has_labels else None
+        yield read_source(source, events, _parse_with_progress if progress else parse_source)
 
 
 def _parse_with_progress(source):
@@ -629,7 +623,8 @@ def _add_input(inputs, path: str | None, role: str) -> None:
         return
     inputs.add(path, role)
     from percediag.errors import InputError
-    from percediag.events.tree import find_scalar_files, is_scalar_input
+    from percediag.events.tree import find_scalar_files
+    from percediag.pipeline import is_scalar_input
 
     try:
         if not is_scalar_input(path):

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from percediag.errors import ConfigError
+from percediag.events.regular import kind_of
 from percediag.settings import Settings, SettingsRecipe, parse_override, read_config_bytes, read_yaml
 from percediag.settings import _check_depth as check_depth
 
@@ -131,9 +132,7 @@ def _regular(candidate: Path) -> bool:
     if stat.S_ISREG(info.st_mode):
         _check_trusted(candidate, info)
         return True
-    kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
-            else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device")
-    raise ConfigError(f"{candidate}: {kind}, not a configuration file (remove it, or pass --isolated)")
+    raise ConfigError(f"{candidate}: {kind_of(info.st_mode)}, not a configuration file (remove it, or pass --isolated)")
 
 
 def _check_trusted(candidate: Path, info: os.stat_result) -> None:

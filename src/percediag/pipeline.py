@@ -289,22 +289,29 @@ def check(path_or_text: str | Path, profile: str | None = None, *, run: str | in
     if baseline is not None:
         _check_input(baseline, "baseline")
         baseline_run = parse_source(open_source(baseline)).runs[-1]
-    label = None
     if not isinstance(path_or_text, str) or "\n" not in path_or_text:
         path = str(path_or_text)
         if is_scalar_input(path):
             if events is not None:
                 raise UsageError(f"events=: {path} is itself an event folder or file; pass the stdout log first")
-            log = scalar_input(path)
-            return _check_run(log, recipe, str(run), label, baseline_run)
-    source = open_source(path_or_text)
-    log = parse_source(source)
+            return _check_run(scalar_input(path), recipe, str(run), None, baseline_run)
+    if events is not None:
+        _check_input(events, "events")
+    log, label = read_source(open_source(path_or_text), events)
+    return _check_run(log, recipe, str(run), label, baseline_run)
+
+
+def read_source(source: LogSource, events: str | Path | None = None,
+                parse: Callable[[LogSource], Log] = parse_source) -> tuple[Log, Callable[[int], str] | None]:
+    """A text log read for judging, as the CLI and the API read it: parsed (`parse` may show progress),
+    refused when it held nothing but whitespace, joined with `events` when given; with its line
+    labeller (notebooks: `cell N, line M`), else None."""
+    log = parse(source)
     if source.stats.blank:
         raise InputError(f"{source.name}: empty input (nothing but whitespace): not a training log")
     if events is not None:
-        _check_input(events, "events")
         with_events(log, events)
-    return _check_run(log, recipe, str(run), source.label if source.has_labels else None, baseline_run)
+    return log, source.label if source.has_labels else None
 
 
 def _check_run(log: Log, recipe: SettingsRecipe, run: str, label, baseline_run: Run | None) -> Report:

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from pydantic import BaseModel, Field
 
-from percediag.model import Fold, Run
+from percediag.model import Fold, Run, possible_r2
 from percediag.settings import Settings, Trajectory
 
 TREND_CLASSES = ("rising", "plateau", "declining", "oscillating", "diverged")
@@ -283,7 +283,7 @@ def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], tar
     # An R2 above 1 is as broken as a non-finite one: no curve through it means anything.
     nonfinite = [e for e in fold.epochs
                  if any(v is not None and not (math.isfinite(v) and abs(v) <= bound) for v in (e.val_r2, e.train_loss, e.val_loss))
-                 or (e.val_r2 is not None and math.isfinite(e.val_r2) and e.val_r2 > 1.0)]
+                 or (e.val_r2 is not None and not possible_r2(e.val_r2))]
     if nonfinite:
         fc.trend, fc.on_track = "diverged", "no"
         fc.reason = f"non-finite (or beyond +/-{bound:g}) loss, or an R2 that is not possible, from epoch {nonfinite[0].epoch}"
