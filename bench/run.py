@@ -68,10 +68,11 @@ def cold_env() -> dict:
 def helper_argv(log: Path) -> list[str]:
     """The helper process as `check` starts it for `log`, to be measured alone."""
     from percediag import prescan
+    from percediag.parsers import GRAMMAR
     from percediag.sources import CHUNK_SIZE
 
     return [sys.executable, "-I", "-c", prescan._BOOT, prescan._PACKAGE_ROOT, str(log), str(CHUNK_SIZE), "0",
-            str(prescan.CHUNK), str(prescan.HELPER_SHARE)]
+            str(prescan.CHUNK), str(prescan.HELPER_SHARE), GRAMMAR.scan.to_arg()]
 
 
 def large(log: Path, repeat: int, one_core: bool) -> None:

@@ -17,7 +17,8 @@ import tracemalloc
 import pytest
 
 from percediag.live.lines import LineStream
-from percediag.sources import MAX_LINE_CHARS, LineSplitter, LogSource, NotebookSource, clean_line
+from percediag.normalize import MAX_LINE_CHARS, LineSplitter, clean_line
+from percediag.sources import LogSource, NotebookSource
 from tests.helpers import REAL, run_cli
 from tests.test_hostile import MiB, assert_clean, child_rss
 

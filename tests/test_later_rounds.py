@@ -14,6 +14,7 @@ import re
 import pytest
 
 from percediag.parsers import parse_lines
+from percediag.parsers.read import parse_log
 from percediag.pipeline import parse_source
 from percediag.sources import LogSource
 from tests.helpers import REAL
@@ -24,7 +25,7 @@ ROUND13 = REAL / "round13.log"
 
 
 def parse(text: str):
-    return LogSource.from_stream(io.BytesIO(text.encode()), "x").parse()
+    return parse_log(LogSource.from_stream(io.BytesIO(text.encode()), "x"))
 
 
 def report(tmp_path, text: str, name: str = "round9.log", *args: str) -> dict:
@@ -50,7 +51,7 @@ def findings(rep: dict, rule: str) -> list[dict]:
 @pytest.mark.parametrize("path", [ROUND9, ROUND13], ids=lambda p: p.name)
 def test_fast_path_equals_line_parse(path):
     data = path.read_bytes()
-    fast = LogSource.from_stream(io.BytesIO(data), "x").parse()
+    fast = parse_log(LogSource.from_stream(io.BytesIO(data), "x"))
     slow = parse_lines(LogSource.from_stream(io.BytesIO(data), "x").lines(), "x")
     assert rounded(fast.model_dump()) == rounded(slow.model_dump())
 

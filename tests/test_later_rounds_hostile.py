@@ -16,6 +16,7 @@ import re
 import pytest
 
 from percediag.parsers import parse_lines
+from percediag.parsers.read import parse_log
 from percediag.parsers.builder import MAX_ABLATIONS, MAX_DIAGNOSTIC_RECORDS, MAX_DIAGNOSTICS
 from percediag.sources import LogSource
 from tests.helpers import REAL, run_cli
@@ -59,7 +60,7 @@ def rule(report: dict, rule_id: str) -> list[dict]:
 
 def both(text: str):
     """The fast parse, after checking it equals the line parse."""
-    fast = LogSource.from_stream(io.BytesIO(text.encode()), "x").parse()
+    fast = parse_log(LogSource.from_stream(io.BytesIO(text.encode()), "x"))
     slow = parse_lines(LogSource.from_stream(io.BytesIO(text.encode()), "x").lines(), "x")
     assert rounded(fast.model_dump()) == rounded(slow.model_dump())
     return fast

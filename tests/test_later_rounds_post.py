@@ -14,6 +14,7 @@ import pytest
 
 from percediag.diagnose.dimensions import dimension_view
 from percediag.parsers import parse_lines
+from percediag.parsers.read import parse_log
 from percediag.sources import LogSource
 from tests.helpers import REAL
 from tests.parsers.test_fast import rounded
@@ -25,7 +26,7 @@ HAN = REAL / "round13-han.log"
 
 def both(text: str):
     """The fast parse, after checking it equals the line parse."""
-    fast = LogSource.from_stream(io.BytesIO(text.encode()), "x").parse()
+    fast = parse_log(LogSource.from_stream(io.BytesIO(text.encode()), "x"))
     slow = parse_lines(LogSource.from_stream(io.BytesIO(text.encode()), "x").lines(), "x")
     assert rounded(fast.model_dump()) == rounded(slow.model_dump())
     return fast

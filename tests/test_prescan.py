@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import percediag.prescan as prescan
-from percediag.parsers import parse_lines
+from percediag.parsers import GRAMMAR, parse_lines
 from percediag.pipeline import parse_source
 from percediag.sources import LogSource
 from tests import transforms
@@ -17,6 +17,9 @@ from tests.parsers.test_fast import rounded
 
 sys.path.insert(0, str(ROOT / "bench"))
 import make_log  # noqa: E402
+
+# The fast scan, as the grammar builds it from the parser modules' declarations.
+SCAN = GRAMMAR.scan
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +91,8 @@ def test_answers_for_a_changed_file_are_not_used(tmp_path, every_step_bytes, hel
     other.write_bytes(every_step_bytes.replace(b"total=0.1", b"total=0.9"))
     start = prescan.Helper.start.__func__
 
-    def start_on_other(cls, _path, first_size, skip):
-        return start(cls, str(other), first_size, skip)
+    def start_on_other(cls, _path, first_size, skip, scan):
+        return start(cls, str(other), first_size, skip, scan)
 
     monkeypatch.setattr(prescan.Helper, "start", classmethod(start_on_other))
     fast, slow, notes = parse_both(path)
@@ -100,10 +103,10 @@ def test_answers_for_a_changed_file_are_not_used(tmp_path, every_step_bytes, hel
 def test_no_helper_for_a_small_file_or_a_stream(tmp_path, monkeypatch):
     path = tmp_path / "small.log"
     path.write_text("[Fold 1] Epoch   0 | train_loss: 0.0150 | val_loss: 0.0140 | val_r2: +0.0100 | lr: 5.00e-05 | time: 30.0s\n")
-    assert prescan.Helper.start(str(path), 100, 0) is None
+    assert prescan.Helper.start(str(path), 100, 0, SCAN) is None
     monkeypatch.setattr(prescan, "HELPER_MIN_BYTES", 0)
     monkeypatch.setattr(prescan, "_cores", lambda: 1)
-    assert prescan.Helper.start(str(path), 100, 0) is None
+    assert prescan.Helper.start(str(path), 100, 0, SCAN) is None
 
 
 def test_the_helper_refuses_wrong_arguments():
@@ -115,12 +118,12 @@ def test_the_helper_refuses_wrong_arguments():
 
 
 def test_the_combined_scan_finds_what_needs_normalising():
-    buf, positions, crlf = prescan.find_markers(b"a\r\nTotal params: 5\r\n\x1b[32mok\x1b[0m\n")
+    buf, positions, crlf = prescan.find_markers(b"a\r\nTotal params: 5\r\n\x1b[32mok\x1b[0m\n", SCAN)
     assert buf == b"a\nTotal params: 5\nok\n"
     assert crlf == 2
     assert [buf[p:p + 5] for p in positions] == [b"Total"]
     clean = b"x\n[Fold 1] Epoch   0 | val_r2: +0.01\n"
-    same, positions, crlf = prescan.find_markers(clean)
+    same, positions, crlf = prescan.find_markers(clean, SCAN)
     assert same is clean and crlf == 0 and positions == [clean.index(b"Fold")]
 
 
@@ -135,7 +138,7 @@ MARKER_LINES = [
 
 
 def test_the_scan_finds_every_marker_the_line_parser_knows():
-    """SCAN holds substrings of the markers; a line the parser would open a block on must never be skipped."""
+    """The scan holds substrings of the markers; a line the parser would open a block on must never be skipped."""
     from percediag.parsers import MARKERS
     from tests.helpers import EXAMPLES, REAL
 
@@ -148,24 +151,24 @@ def test_the_scan_finds_every_marker_the_line_parser_knows():
         if match is None or match.lastgroup == "gradient":  # gradient blocks are the bulk path's own
             continue
         checked.add(match.lastgroup)
-        assert prescan.SCAN.search(line.encode()) is not None, line
-        assert prescan.marker_positions(line.encode()), line
+        assert SCAN.pattern.search(line.encode()) is not None, line
+        assert prescan.marker_positions(line.encode(), SCAN), line
     assert checked == set(MARKERS.groupindex) - {"gradient"}
 
 
 def first_match_per_line(buf: bytes) -> list[int]:
     firsts = {}
-    for match in prescan.SCAN.finditer(buf):
+    for match in SCAN.pattern.finditer(buf):
         firsts.setdefault(buf.rfind(b"\n", 0, match.start()), match.start())
     return sorted(firsts.values())
 
 
 def test_marker_positions_are_the_first_match_of_each_line_in_sparse_and_dense_text(every_step_bytes):
     sparse = every_step_bytes[:1 << 20]
-    assert prescan.marker_positions(sparse) == first_match_per_line(sparse) != []
+    assert prescan.marker_positions(sparse, SCAN) == first_match_per_line(sparse) != []
     # Two markers on one line, and lines that start with a marker's first byte.
     packed = b"x\nTotal params 5 [Fold 1] Epoch 0\nFOLD 1/3\nFOLD 2/3\n"
-    assert prescan.marker_positions(packed) == first_match_per_line(packed) == [2, packed.index(b"FOLD 1"), packed.index(b"FOLD 2")]
+    assert prescan.marker_positions(packed, SCAN) == first_match_per_line(packed) == [2, packed.index(b"FOLD 1"), packed.index(b"FOLD 2")]
     # Text full of candidate bytes: past the budget the regex scan takes over.
     dense = b"FCTPI " * 50_000 + b"\n  [Fold 2] Epoch   3 | val_r2: +0.1 Total params\n" + b"TFTF\n" * 1000 + b"FOLD 1/3\n"
-    assert prescan.marker_positions(dense) == first_match_per_line(dense) == [dense.index(b"Fold"), dense.index(b"FOLD")]
+    assert prescan.marker_positions(dense, SCAN) == first_match_per_line(dense) == [dense.index(b"Fold"), dense.index(b"FOLD")]

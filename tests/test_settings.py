@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from percediag.discovery import find_user_config, load_settings
+from percediag.discovery import find_user_config
 from percediag.errors import ConfigError
-from percediag.settings import build_settings, parse_override
+from percediag.rules.registry import build_settings, load_settings
+from percediag.settings import parse_override
 from tests.helpers import REAL, run_cli
 
 

@@ -3,7 +3,8 @@ import gzip
 import pytest
 
 from percediag.errors import InputError
-from percediag.sources import LogSource, clean_line, looks_binary
+from percediag.normalize import clean_line, looks_binary
+from percediag.sources import LogSource
 
 
 def lines_of(data: bytes) -> list[tuple[int, str]]:
@@ -91,3 +92,25 @@ def test_lines_split_across_read_chunks(monkeypatch):
     monkeypatch.setattr(sources, "CHUNK_SIZE", 7)
     text = "".join(f"line {i} \u00e9\u00e8\n" for i in range(50)).encode()
     assert [t for _, t in lines_of(text)] == [f"line {i} \u00e9\u00e8" for i in range(50)]
+
+
+def test_utf16_big_endian_with_bom_is_decoded():
+    data = b"\xfe\xff" + "line one\r\nline two\n".encode("utf-16-be")
+    source = LogSource.from_stream(__import__("io").BytesIO(data), "t")
+    assert [t for _, t in source.lines()] == ["line one", "line two"]
+    assert source.stats.encoding == "utf-16" and source.stats.crlf_lines == 1
+    assert source.stats.notes == ["decoded as UTF-16 (byte order mark)"]
+
+
+def test_the_plan_sends_only_plain_utf8_to_the_bytes_fast_path():
+    """`reading().plan` is what the parse layer asks before reading bytes without the line reader."""
+    import io
+
+    def plain(data: bytes) -> bool:
+        with LogSource.from_stream(io.BytesIO(data), "t").reading() as reading:
+            return reading.plan.plain
+
+    text = "".join(f"  [Fold 0] Epoch {n:3d} | train_loss: 0.0141 | val_r2: +0.0170\n" for n in range(30))
+    assert plain(text.encode()) and plain(b"\xef\xbb\xbf" + text.encode())
+    assert not plain(text.encode("utf-16"))
+    assert not plain("".join(f"[stdout] {line}\n" for line in text.splitlines()).encode())

@@ -17,12 +17,21 @@ from hypothesis import strategies as st
 
 import percediag.gradient_matrix as gradient_matrix
 from percediag import prescan
-from percediag.gradient_matrix import plain_array
+from percediag.parsers import GRAMMAR
 from percediag.pipeline import parse_source
-from percediag.prescan import plain_values
 from percediag.sources import LogSource
 from tests import transforms
 from tests.test_prescan import every_step_bytes, parse_both  # noqa: F401  (a fixture, and the two parses it compares)
+
+
+def plain_array(buf: bytes, start: int, end: int) -> np.ndarray | None:
+    """The byte matrix on the gradient kind's declared plain form."""
+    return gradient_matrix.plain_array(buf, start, end, GRAMMAR.scan.header, GRAMMAR.scan.plain_form)
+
+
+def plain_values(buf: bytes, start: int, end: int) -> list[bytes] | None:
+    """The regex reading of the same form."""
+    return prescan.plain_values(buf, start, end, GRAMMAR.scan)
 
 
 def reference(buf: bytes, start: int, end: int) -> np.ndarray | None:

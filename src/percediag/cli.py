@@ -199,9 +199,10 @@ def check(
     isolated: IsolatedOpt = False,
 ) -> None:
     """Judge a training log (or a TensorBoard log folder, event file or metrics.csv) against the active profile and rank the next fixes."""
-    from percediag.discovery import config_candidates, load_recipe
+    from percediag.discovery import config_candidates
     from percediag.outputs import Inputs, distinct
     from percediag.pipeline import check_log, history_inputs, parse_source, select_runs, settings_for
+    from percediag.rules.registry import load_recipe
 
     recipe = load_recipe(config, profile, set_, tried, isolated=isolated)
     plan = output_plan(formats or [], outputs or [])
@@ -402,8 +403,9 @@ def diff(
     """Compare two runs: architecture, configuration, metrics, R2, findings that changed; exit 1 if NEW regressed."""
     from percediag.compare.diff import diff as make_diff
     from percediag.compare.summary import summarise
-    from percediag.discovery import load_recipe
     from percediag.pipeline import check_log, compare_runs, parse_source, settings_for
+    from percediag.roundtable import summary_milestones
+    from percediag.rules.registry import load_recipe
     from percediag.sources import LogSource
 
     recipe = load_recipe(config, profile, set_, isolated=isolated)
@@ -413,7 +415,7 @@ def diff(
     old_report = check_log(old_log, old_settings, choice=old_choice)
     new_report = check_log(new_log, settings, choice=new_choice)
     comparison = compare_runs(new_log.runs[-1], old_log.runs[-1], settings)
-    milestones = sorted({5, 10, 20, *settings.progression.milestones})
+    milestones = summary_milestones(settings.progression.milestones)
     regression = settings.rule("progression.regression")
     result = make_diff(summarise(old_report, milestones), summarise(new_report, milestones), comparison,
                        regression.tolerance, regression.decisive_gain)
@@ -459,8 +461,10 @@ def history(
 
     from percediag.compare.history import History
     from percediag.compare.summary import summarise
-    from percediag.discovery import config_candidates, load_recipe
+    from percediag.discovery import config_candidates
     from percediag.pipeline import check_log, parse_source, rounds_file, settings_for
+    from percediag.roundtable import summary_milestones
+    from percediag.rules.registry import load_recipe
     from percediag.sources import LogSource
 
     recipe = load_recipe(config, profile, set_, isolated=isolated)
@@ -491,7 +495,7 @@ def history(
         for candidate in config_candidates():
             inputs.add(candidate, "a configuration file of this project")
         inputs.refuse(str(write_rounds), "--write-rounds")
-    milestones = sorted({5, 10, 20, *settings.progression.milestones})
+    milestones = summary_milestones(settings.progression.milestones)
     logs = [_read_log(p) for p in paths]
     summaries = []
     for log in logs:
@@ -553,8 +557,8 @@ def watch(
     isolated: IsolatedOpt = False,
 ) -> None:
     """Follow a training log or a TensorBoard log folder as it grows (or run the training command) and alert the moment a finding turns bad."""
-    from percediag.discovery import load_recipe
     from percediag.live.session import WatchOptions, check_seconds, run_watch
+    from percediag.rules.registry import load_recipe
 
     if not target:
         raise UsageError("watch needs a log file, or `-- COMMAND ARGS...`")
@@ -717,31 +721,12 @@ def rules(
     output_format: ListFormatOpt = ListFormat.text,
 ) -> None:
     """List every rule: id, whether enabled, its thresholds in the active configuration, and why."""
-    from percediag.discovery import load_settings
-    from percediag.rules import registry
+    from percediag.rules.registry import catalogue, load_settings
 
     settings = load_settings(config, profile, set_, isolated=isolated)
-    rows = []
-    for module in registry.modules():
-        options = settings.rule(module.ID)
-        for rule_id in (module.ids(settings) if hasattr(module, "ids") else [module.ID]):
-            severity, thresholds, reason = options.severity, _thresholds(options), options.reason
-            if rule_id.startswith("progression.epoch_"):
-                epoch = int(rule_id.rsplit("_", 1)[1])
-                thresholds = f"R2 > {settings.progression.milestones[epoch]:g} after {epoch} epochs"
-                reason = settings.progression.notes.get(epoch, reason)
-            elif rule_id.startswith("baseline.") and rule_id != module.ID:
-                baseline = settings.baselines[rule_id.split(".", 1)[1]]
-                severity, thresholds, reason = baseline.severity, f"R2 > {baseline.r2:g} ({baseline.label})", baseline.reason
-            rows.append((rule_id, options.enabled, severity, thresholds, reason))
+    rows = [(e.id, e.enabled, e.severity, e.thresholds, e.reason) for e in catalogue(settings).entries]
     _listing(("rule", "enabled", "severity", "thresholds", "reason"), rows, output_format,
              title=f"Rules (profile {settings.profile})", extra={"profile": settings.profile}, key="rules")
-
-
-def _thresholds(options) -> str:
-    skip = {"enabled", "severity", "reason", "reasons"}
-    parts = [f"{k}={v}" for k, v in options.model_dump().items() if k not in skip and v not in (None, "")]
-    return ", ".join(parts) or "-"
 
 
 @app.command()
@@ -751,18 +736,19 @@ def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. activat
 
     from percediag.rules import registry
 
-    module = registry.module_for(rule_id)
-    if module is None:
+    rule = registry.rule_for(rule_id)
+    if rule is None:
         known = registry.module_ids()
         hint = difflib.get_close_matches(rule_id, known, n=1)
         raise UsageError(f"unknown rule '{rule_id}'" + (f"; did you mean '{hint[0]}'?" if hint else "; see `percediag rules`"))
-    sys.stdout.write((module.__doc__ or "").strip() + "\n")
+    sys.stdout.write(rule.doc + "\n")
 
 
 @app.command()
 def profiles(output_format: ListFormatOpt = ListFormat.text) -> None:
     """List the bundled profiles and what each expects."""
-    from percediag.settings import build_settings, configs_dir, profile_names, read_yaml
+    from percediag.rules.registry import build_settings
+    from percediag.settings import configs_dir, profile_names, read_yaml
 
     rows = []
     for name in profile_names():
@@ -801,7 +787,8 @@ def show_config(
     Text is YAML (`key: value  # origin`, the header as comments): it loads back with any YAML reader."""
     import yaml
 
-    from percediag.discovery import discover, load_settings
+    from percediag.discovery import discover
+    from percediag.rules.registry import load_settings
 
     settings = load_settings(config, profile, set_, tried, isolated=isolated)
     if settings.config_origin is not None:

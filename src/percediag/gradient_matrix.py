@@ -2,11 +2,13 @@
 
 The fast path (`parsers/fast.py`, and the helper of `prescan`) needs the
 total, loss and balance of every gradient block between two rare markers,
-or to know that one block there is not plain (`prescan.PLAIN`: flag [OK],
-unsigned finite numbers, no context line), in a buffer already normalised
-(no CRLF, no ANSI escapes). The regex `findall` and `float()` over every
-block cost about 3.6 s of CPU per GB; done column-wise here, 1.6 s
-(docs/benchmarks.md):
+or to know that one block there is not plain (the gradient kind's declared
+plain form, `parsers/gradient.py` PLAIN: flag [OK], unsigned finite
+numbers, no context line), in a buffer already normalised (no CRLF, no
+ANSI escapes). The caller passes the block header and the plain form
+(`prescan.Scan`); this module imports no other of percediag's. The regex
+`findall` and `float()` over every block cost about 3.6 s of CPU per GB;
+done column-wise here, 1.6 s (docs/benchmarks.md):
 
 - every `[GRAD] Step` is found from the index of `[` bytes (one numpy
   comparison over the region); the next `[` after a header is the one of
@@ -31,18 +33,20 @@ generated and fuzzed blocks.
 
 It lives beside `prescan`, not under `parsers/`, because the helper process
 uses it too: importing `percediag.parsers` would load pydantic and every
-block parser there, which the helper does not need.
+block parser there, which the helper does not need. What it assumes of
+the plain form (the header opens with `[`, the block ends with its `[OK]`
+flag, three captured unsigned decimals) is checked on the declared form
+by tests/test_grammar.py.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from percediag.prescan import GRAD, PLAIN
-
 _BRACKET = ord("[")
-_HEADER = np.frombuffer(GRAD, dtype=np.uint8)
 _FLAG_END = len(b"[OK]\n")
 # A plain block longer than this is read by the regex (no real one comes near it).
 MAX_BLOCK = 512
@@ -56,9 +60,10 @@ MIN_BLOCKS = 8
 ROWS_PER_PASS = 2048
 
 
-def plain_array(buf: bytes, start: int, end: int) -> np.ndarray | None:
-    """(total, loss, balance) of each gradient block of buf[start:end] as rows of a float64
-    array, in order; None when a block is not plain. Equal to `prescan.plain_values`."""
+def plain_array(buf: bytes, start: int, end: int, header: bytes, plain: re.Pattern) -> np.ndarray | None:
+    """(total, loss, balance) of each gradient block (`header`, plain form `plain`) of
+    buf[start:end] as rows of a float64 array, in order; None when a block is not plain.
+    Equal to `prescan.plain_values`."""
     data = np.frombuffer(buf, dtype=np.uint8, count=end - start, offset=start)
     brackets = np.flatnonzero(data == _BRACKET)
     if len(brackets) == 0:
@@ -67,12 +72,12 @@ def plain_array(buf: bytes, start: int, end: int) -> np.ndarray | None:
     # the template's literal columns confirm the rest of `[GRAD] Step`).
     # The last `[` has no `[` after it: it is looked at by the regex.
     following = brackets[1:]
-    indices = np.flatnonzero(data[brackets[:-1] + 1] == _HEADER[1])
+    indices = np.flatnonzero(data[brackets[:-1] + 1] == header[1])
     heads = brackets[indices]
     # The next `[` after a header is its flag's, in a plain block.
     lengths = following[indices] + _FLAG_END - heads
     last = int(brackets[-1])
-    if last + 1 < len(data) and data[last + 1] == _HEADER[1]:
+    if last + 1 < len(data) and data[last + 1] == header[1]:
         heads = np.append(heads, last)
         lengths = np.append(lengths, 0)
     count = len(heads)
@@ -80,9 +85,9 @@ def plain_array(buf: bytes, start: int, end: int) -> np.ndarray | None:
     # Rows the regex reads (kept is False for a candidate that is no header).
     kept = np.ones(count, dtype=bool)
     if count < MIN_BLOCKS:
-        return _by_regex(buf, start, end, heads, np.arange(count), values, kept)
+        return _by_regex(buf, start, end, header, plain, heads, np.arange(count), values, kept)
     # Rows are read in whole 8-byte words, which must lie in the region.
-    fits = (lengths > len(GRAD)) & (lengths <= MAX_BLOCK) & (heads + ((lengths + 7) & ~7) <= len(data))
+    fits = (lengths > len(header)) & (lengths <= MAX_BLOCK) & (heads + ((lengths + 7) & ~7) <= len(data))
     pending = np.flatnonzero(fits)
     leftover = [np.flatnonzero(~fits)]
     pending_lengths = lengths[pending]
@@ -94,11 +99,11 @@ def plain_array(buf: bytes, start: int, end: int) -> np.ndarray | None:
     for length, rows in groups:
         for _ in range(MAX_TEMPLATES):
             head = start + int(heads[rows[0]])
-            if not buf.startswith(GRAD, head):
+            if not buf.startswith(header, head):
                 kept[rows[0]] = False
                 rows = rows[1:]
             else:
-                match = PLAIN.match(buf, head, end)
+                match = plain.match(buf, head, end)
                 if match.group(1) is None:
                     return None  # this block is not plain, so neither is the region
                 template = Template.of(buf, match, length)
@@ -111,21 +116,21 @@ def plain_array(buf: bytes, start: int, end: int) -> np.ndarray | None:
     rest = np.concatenate(leftover)
     if len(rest):
         rest.sort()
-        if _by_regex(buf, start, end, heads, rest, values, kept) is None:
+        if _by_regex(buf, start, end, header, plain, heads, rest, values, kept) is None:
             return None
     return values if kept.all() else values[kept]
 
 
-def _by_regex(buf: bytes, start: int, end: int, heads: np.ndarray, rows: np.ndarray,
-              values: np.ndarray, kept: np.ndarray) -> np.ndarray | None:
+def _by_regex(buf: bytes, start: int, end: int, header: bytes, plain: re.Pattern, heads: np.ndarray,
+              rows: np.ndarray, values: np.ndarray, kept: np.ndarray) -> np.ndarray | None:
     """Fill `rows` of values by the regex, block by block; None when one is not plain.
 
     A row whose candidate is not a header is marked in `kept`; the values of the kept rows are returned."""
     for row, head in zip(rows.tolist(), heads[rows].tolist()):
-        if not buf.startswith(GRAD, start + head):
+        if not buf.startswith(header, start + head):
             kept[row] = False
             continue
-        match = PLAIN.match(buf, start + head, end)
+        match = plain.match(buf, start + head, end)
         if match.group(1) is None:
             return None
         values[row] = [float(number) for number in match.groups()]
@@ -165,7 +170,7 @@ class Template:
 
     @classmethod
     def of(cls, buf: bytes, match, length: int) -> Template | None:
-        """The template of a plain block (`match` of PLAIN), or None when its numbers are too long."""
+        """The template of a plain block (`match` of the plain form), or None when its numbers are too long."""
         head = match.start()
         if match.end() - head != length:
             return None

@@ -8,28 +8,31 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from percediag import __version__
 from percediag.diagnose.assessment import assess
 from percediag.diagnose.causes import score_causes
 from percediag.diagnose.dimensions import dimension_view
 from percediag.diagnose.fixes import History, rank_fixes
-from percediag.diagnose.history import earlier_rows, escalation, history_applied, run_best_r2, with_outcomes
+from percediag.diagnose.history import earlier_rows, escalation, history_applied, with_outcomes
 from percediag.diagnose.profile_choice import ProfileChoice, choose
 from percediag.diagnose.signals import learned_signals, reference_signals, signals
-from percediag.diagnose.tables import tables
+from percediag.diagnose.tables import check_references, tables
 from percediag.errors import ConfigError, InputError, UsageError
 from percediag.findings import STATUS_ORDER, worst
+from percediag.metrics import run_best_r2
 from percediag.model import Log, Run
+from percediag.parsers.read import parse_log
 from percediag.report.model import Report, RunRef
+from percediag.report.shown import ShownReport
 from percediag.roundtable import round_table
 from percediag.rules import registry
 from percediag.settings import HistoryRound, Settings, SettingsRecipe, read_yaml
 from percediag.sources import LogSource
 from percediag.trajectory import run_forecasts
+from percediag.version import __version__
 
 
 def parse_source(source: LogSource) -> Log:
-    log = source.parse()
+    log = parse_log(source)
     log.notes = source.stats.notes + log.notes
     return log
 
@@ -47,23 +50,12 @@ def select_runs(log: Log, which: str) -> list[int]:
 
 def evaluate(run: Run, settings: Settings, baseline: Run | None = None) -> list:
     """Every enabled rule's findings; comparison rules only when a baseline run is given."""
-    findings = []
-    for module in registry.modules():
-        options = settings.rule(module.ID)
-        if not options.enabled:
-            continue
-        if getattr(module, "NEEDS_BASELINE", False):
-            if baseline is not None:
-                findings.extend(module.check(run, options, settings, baseline))
-            continue
-        findings.extend(module.check(run, options, settings))
-    return findings
+    return registry.evaluate(run, settings, baseline)
 
 
 def compare_runs(run: Run, baseline: Run, settings: Settings) -> list:
     """Only the comparison rules' findings: `run` judged against `baseline`."""
-    return [f for f in evaluate(run, settings, baseline)
-            if getattr(registry.module_for(f.rule), "NEEDS_BASELINE", False)]
+    return [f for f in evaluate(run, settings, baseline) if registry.spec_for(f.rule).needs_baseline]
 
 
 def _cited_lines(report: Report) -> set[int]:
@@ -78,22 +70,7 @@ def _cited_lines(report: Report) -> set[int]:
 def settings_for(recipe: SettingsRecipe, log: Log, index: int = -1) -> tuple[Settings, ProfileChoice]:
     """The settings a run of a log is judged with: the chosen profile, else the round the log names."""
     choice = choose(log.runs[index], recipe.profile, recipe.profile_origin, log.source)
-    return recipe.build(choice.profile), choice
-
-
-EVIDENCE_STATUSES = ("pass", "fail", "below", "above")
-
-
-def _check_evidence_keys(settings: Settings) -> None:
-    """`verify_when` / `again_when` name finding signals (RULE:STATUS); a typo would be silently inert."""
-    known = set(registry.rule_ids(settings))
-    for fix, entry in settings.applied.items():
-        for key in (*entry.verify_when, *entry.again_when):
-            rule, _, status = key.partition(":")
-            if rule not in known or status not in EVIDENCE_STATUSES:
-                origin = settings.origins.get(f"applied.{fix}.verify_when") or settings.origins.get(f"applied.{fix}.again_when") or f"profile {settings.profile}"
-                raise ConfigError(f"{origin}: applied.{fix}: '{key}' is not RULE:STATUS with a known rule id "
-                                  f"and STATUS one of {', '.join(EVIDENCE_STATUSES)}")
+    return registry.validate_rules(recipe.build(choice.profile)), choice
 
 
 def run_round(settings: Settings, choice: ProfileChoice | None) -> int | None:
@@ -125,17 +102,10 @@ def _applied_origin(settings: Settings, fix: str) -> str:
 def ranking_history(run: Run, settings: Settings, on_track: bool, number: int | None) -> History:
     """What the ranking knows before this run: applied fixes, tried outcomes, escalation.
     `number` is the run's round (run_round), None when unknown."""
-    fix_ids = tables().fix_ids()
+    # Fix ids and evidence keys the settings name: a typo is an error, never an ignored entry.
+    check_references(settings)
     tried = settings.tried_outcomes()
     rows = earlier_rows(settings.history, number)
-    named = {"tried": list(tried), "applied": list(settings.applied), "history": [f for row in rows for f in row.fixes]}
-    named["ranking.escalation.fixes"] = list(settings.ranking.escalation.fixes)
-    for where, ids in named.items():
-        unknown = [i for i in ids if i not in fix_ids]
-        if unknown:
-            shown = ", ".join("".join(ch if ch.isprintable() else "?" for ch in i) for i in dict.fromkeys(unknown))
-            raise UsageError(f"{where}: unknown fix id(s) {shown}; see `percediag fixes`")
-    _check_evidence_keys(settings)
     # A fix applied in a later round than this run's was not in place when it ran.
     applied = {fix: entry for fix, entry in settings.applied.items() if number is None or entry.round <= number}
     # Bundled entries are the active profile's word (its chain); a user's file is named as itself.
@@ -177,7 +147,7 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None,
     if others:
         spans = ", ".join(f"run {r.index + 1} (lines {r.line}-{r.end_line})" for r in others)
         notes.append(f"the log holds {len(log.runs)} runs; reporting run {index + 1} (lines {run.line}-{run.end_line}); also: {spans}")
-    report = Report(
+    report = ShownReport(
         version=__version__,
         source=log.source,
         profile=settings.profile,
@@ -201,6 +171,7 @@ def check_log(log: Log, settings: Settings, run_index: int | None = None,
         notes=notes,
         records=run,
     )
+    report.attach_rules(registry.catalogue(settings))
     if label is not None:
         report.locations = {line: label(line) for line in sorted(_cited_lines(report)) if line > 0}
     if log.event_refs:
@@ -268,7 +239,7 @@ def check(path_or_text: str | Path, profile: str | None = None, *, run: str | in
     `events` (`--events`: the run's event folder joined with the log), `run` (`--run`: "last", "all"
     (the first is returned) or a number from 1).
     Without `profile` (here or in the configuration), the log is judged with the profile of the round it names."""
-    from percediag.discovery import load_recipe
+    from percediag.rules.registry import load_recipe
 
     _check_input(path_or_text, "the log")
     if config is not None:

@@ -5,15 +5,23 @@ Finding the rare block markers in a buffer, counting its lines and reading
 the numbers of its plain gradient blocks do not depend on what came before,
 so for a large regular file a helper process does them ahead, on the
 second core (an isolated interpreter running `main`, as `python -m
-percediag.prescan PATH FIRST SKIP CHUNK SHARE` would): it reads the same
+percediag.prescan PATH FIRST SKIP CHUNK SHARE SCAN` would): it reads the same
 file, cuts it into the same buffers (`buffers`), and writes one `Answer`
-per buffer, with the buffer's length and a sample of its bytes. The parser checks each answer against its own buffer before
+per buffer, with the buffer's length and a sample of its bytes.
+
+The parser checks each answer against its own buffer before
 trusting it, does the work itself where an answer does not fit (the file
 changed under it) or when the helper is gone, and says so in the report's
 input notes.
 
-This module imports only the standard library when loaded, so the helper
-starts fast; numpy, for the vectorised passes, is loaded on first use.
+What is looked for (`Scan`: the rare markers, the gradient blocks read in
+bulk and their plain form) is not written here: `parsers.grammar` builds
+it from the parser modules' declarations, and the parser hands it to the
+helper on its command line (`Scan.to_arg`).
+
+This module imports only the standard library when loaded (no parser, no
+pydantic), so the helper starts fast; numpy, for the vectorised passes,
+is loaded on first use.
 """
 
 from __future__ import annotations
@@ -32,48 +40,113 @@ from functools import partial
 from itertools import chain
 from typing import BinaryIO
 
+from percediag.normalize import normalize_bytes
+
 # The size of each read after the first (the first is the source's sniff chunk).
 CHUNK = 4 << 20
-GRAD = b"[GRAD] Step"
 
-ANSI_PATTERN = r"\x1b(?:\[[0-9;?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])"
-_ANSI_BYTES = re.compile(ANSI_PATTERN.encode())
 
-# Every rare marker of parsers.MARKERS. Each alternative is a substring of
-# the marker chosen to open with a byte that is rare in the bulk of a log
-# (gradient blocks and progress bars hold no F, C, T, P or I): those bytes
-# are where SCAN is tried (_FIRST_BYTES). It may match more than the real
-# markers (the line parser decides); it must never miss one.
-SCAN = re.compile(
-    rb"Fold \d{1,4}\] Epoch|CTIVATION CHECK|TE RESULTS|FOLD \d{1,4}[/ ]|CROSS-VALIDATION|PER-DIMENSION R2"
-    rb"|Interrupt|T(?:EST SET EVALUATION|RAINING CONFIGURATION|raceback \(most recent|otal params|rainer)"
-    # Later rounds (parsers diagnostics, ablation, datacheck, modeltype, slices).
-    rb"|C SUMMARY - Epoch|CTIVATION VARIANCE|CONTRIBUTION ANALYSIS|ION TEST|PRE-TRAINING DATA|PHASE \d{1,2} MODEL"
-    rb"|TRAINING: \w|Fold Dataset:|\[ABLATION\]|\[Slice\] Epoch"
-    # Post-training blocks (parsers indexstats, issues, postanalysis, trainingsummary).
-    rb"|INDEX STATISTICS|ISSUES? DETECTED\]|POST-TRAINING ANALYSIS|Fold \d{1,4} Best Val|TRAINING COMPLETE"
-)
-# The first byte of every SCAN alternative (two for `[ABLATION]` and `[Slice]`:
-# `[` alone is common in progress bars). Finding each with bytes.find
-# (memchr) and trying SCAN only there costs a quarter of running SCAN over
-# the buffer, whose alternation tests a set of first bytes at every byte;
-# in dense text (more than one candidate in CANDIDATE_SHARE bytes) SCAN
-# itself is cheaper, and is used.
-_FIRST_BYTES = (b"F", b"C", b"T", b"P", b"I", b"[A", b"[S")
+# In dense text (more than one candidate first byte in CANDIDATE_SHARE
+# bytes) the scan's regex search is cheaper than finding each candidate.
 CANDIDATE_SHARE = 256
+# Bytes that open much of a log's bulk (the progress bars' `[`): a marker
+# piece opening with one is searched for by its first two bytes.
+COMMON_LEADS = b"["
 # What normalisation would change. A regex search for the literal CRLF
 # skips ahead faster than `in`, whose loop stops at every newline.
 _CRLF = re.compile(rb"\r\n")
 
-# A gradient block in its plain form (flag [OK], finite numbers, no context
-# line), with total, loss and balance captured; any other block after the
-# header matches the empty alternative, so `findall` gives one tuple per
-# header and a plain region is one whose tuples all hold numbers.
-PLAIN = re.compile(
-    rb"\[GRAD\] Step(?: \d{1,12}: total=(\d{1,20}\.\d{1,20}), loss=(\d{1,20}\.\d{1,20})\n"
-    rb" {4}han=\d{1,20}\.\d{1,20}, contractor=\d{1,20}\.\d{1,20}, attn=\d{1,20}\.\d{1,20}, head=\d{1,20}\.\d{1,20}\n"
-    rb" {4}Balance \(head/encoder\): (\d{1,20}\.\d{1,20})x \[OK\]\n|)"
-)
+
+class Scan:
+    """What the fast path looks for, as the parser modules declare it (`parsers.grammar`).
+
+    `markers`: byte regexes, pieces of the rare markers, each opening with
+    a literal; a line with a match goes to the line parser. Their union may
+    match more than the real markers (the line parser decides), it must
+    never miss one. `header`: the line start of the blocks read in bulk
+    between markers (`[GRAD] Step`); `plain`: the regex of their plain
+    form (flag [OK], finite numbers, no context line), capturing total,
+    loss and balance; any other block after the header matches its empty
+    alternative, so `findall` gives one tuple per header and a plain
+    region is one whose tuples all hold numbers.
+
+    `firsts` are the bytes the markers' matches open with (`_lead`):
+    finding each with bytes.find (memchr) and trying `pattern` only there
+    costs a quarter of running `pattern` over the buffer, whose alternation
+    tests a set of first bytes at every byte.
+    """
+
+    __slots__ = ("markers", "header", "plain", "pattern", "firsts", "plain_form")
+
+    def __init__(self, markers: tuple[bytes, ...], header: bytes, plain: bytes) -> None:
+        self.markers = tuple(markers)
+        self.header = header
+        self.plain = plain
+        self.pattern = re.compile(b"|".join(self.markers))
+        leads = list(dict.fromkeys(_lead(piece) for piece in self.markers))
+        # A lead that extends a shorter one finds nothing the shorter misses.
+        self.firsts = tuple(lead for lead in leads if not any(other != lead and lead.startswith(other) for other in leads))
+        self.plain_form = re.compile(plain)
+
+    def to_arg(self) -> str:
+        """The scan as one command-line argument (hex, comma-separated: header, plain, markers...)."""
+        return ",".join(part.hex() for part in (self.header, self.plain, *self.markers))
+
+    @classmethod
+    def from_arg(cls, arg: str) -> Scan:
+        """The scan `to_arg` wrote; ValueError for anything else."""
+        header, plain, *markers = (bytes.fromhex(part) for part in arg.split(","))
+        return cls(tuple(markers), header, plain)
+
+
+_META = b".^$*+?{}[]|()"
+
+
+def _lead(piece: bytes) -> bytes:
+    """The literal bytes every match of `piece` opens with, as many as the search needs:
+    one, or two when the first is common in the bulk (COMMON_LEADS)."""
+    if _top_level_bar(piece):
+        raise ValueError(f"scan piece {piece!r} is an alternation: declare each branch as a piece")
+    lead = b""
+    at = 0
+    while len(lead) < (2 if lead[:1] and lead[:1] in COMMON_LEADS else 1):
+        byte = piece[at:at + 1]
+        if byte == b"\\" and piece[at + 1:at + 2] and not piece[at + 1:at + 2].isalnum():
+            byte = piece[at + 1:at + 2]
+            at += 2
+        elif byte and byte not in _META and byte != b"\\":
+            at += 1
+        else:
+            raise ValueError(f"scan piece {piece!r} does not open with a literal")
+        if piece[at:at + 1] and piece[at:at + 1] in b"*?{":
+            raise ValueError(f"scan piece {piece!r} opens with an optional byte")
+        lead += byte
+    return lead
+
+
+def _top_level_bar(piece: bytes) -> bool:
+    """Does `piece` hold a `|` outside any group or character class?"""
+    depth = 0
+    at = 0
+    in_class = False
+    while at < len(piece):
+        byte = piece[at:at + 1]
+        if byte == b"\\":
+            at += 2
+            continue
+        if in_class:
+            in_class = byte != b"]"
+        elif byte == b"[":
+            in_class = True
+        elif byte == b"(":
+            depth += 1
+        elif byte == b")":
+            depth -= 1
+        elif byte == b"|" and depth == 0:
+            return True
+        at += 1
+    return False
+
 
 # How the parser tells the helper's buffer from its own: the length, the
 # last EDGE bytes and every SAMPLE_STRIDE-th byte (a strided slice costs
@@ -103,23 +176,18 @@ def line_start(buf: bytes, low: int, pos: int) -> int:
 
 
 def normalize(buf: bytes) -> tuple[bytes, int]:
-    """The buffer without ANSI escapes and with CRLF made LF, and the number of CRLF line ends."""
-    if b"\x1b" in buf:
-        buf = _ANSI_BYTES.sub(b"", buf)
-    crlf = 0
-    if _CRLF.search(buf) is not None:
-        crlf = buf.count(b"\r\n")
-        buf = buf.replace(b"\r\n", b"\n")
-    return buf, crlf
+    """The buffer without ANSI escapes and with CRLF made LF, and the number of CRLF line ends
+    (the decoding core's decision: `percediag.normalize.normalize_bytes`)."""
+    return normalize_bytes(buf)
 
 
-def find_markers(buf: bytes) -> tuple[bytes, list[int], int]:
+def find_markers(buf: bytes, scan: Scan) -> tuple[bytes, list[int], int]:
     """(normalised buffer, start of every marker match in it, CRLF line ends removed)."""
-    buf, positions, crlf, _ = markers_and_bytes(buf)
+    buf, positions, crlf, _ = markers_and_bytes(buf, scan)
     return buf, positions, crlf
 
 
-def markers_and_bytes(buf: bytes):
+def markers_and_bytes(buf: bytes, scan: Scan):
     """find_markers, and the normalised buffer's bytes as a numpy array (None for a small buffer).
 
     In a buffer of VECTOR_MIN_BYTES or more, the CRLF test compares
@@ -132,14 +200,14 @@ def markers_and_bytes(buf: bytes):
     if len(buf) < VECTOR_MIN_BYTES:
         if b"\x1b" in buf or _CRLF.search(buf) is not None:
             buf, crlf = normalize(buf)
-        return buf, marker_positions(buf), crlf, None
+        return buf, marker_positions(buf, scan), crlf, None
     import numpy as np
 
     data = np.frombuffer(buf, dtype=np.uint8)
     if b"\x1b" in buf or _has_crlf(data):
         buf, crlf = normalize(buf)
         data = np.frombuffer(buf, dtype=np.uint8)
-    return buf, marker_positions(buf), crlf, data
+    return buf, marker_positions(buf, scan), crlf, data
 
 
 def _has_crlf(data) -> bool:
@@ -155,8 +223,8 @@ _CRLF_WORD = 0x0A0D
 VECTOR_MIN_BYTES = 1 << 20
 
 
-def marker_positions(buf: bytes) -> list[int]:
-    """The first SCAN match of every line that has one, in order.
+def marker_positions(buf: bytes, scan: Scan) -> list[int]:
+    """The first `scan.pattern` match of every line that has one, in order.
 
     One per line is all the parser needs (it goes to the line of the first
     marker past where it stands), and it keeps the list as short as the
@@ -164,15 +232,17 @@ def marker_positions(buf: bytes) -> list[int]:
     """
     budget = len(buf) // CANDIDATE_SHARE + 64
     found = []
-    pairs = _pair_finders(buf, [first for first in _FIRST_BYTES if len(first) > 1]) if len(buf) >= VECTOR_MIN_BYTES else {}
-    for first in _FIRST_BYTES:
+    firsts = scan.firsts
+    match = scan.pattern.match
+    pairs = _pair_finders(buf, [first for first in firsts if len(first) > 1]) if len(buf) >= VECTOR_MIN_BYTES else {}
+    for first in firsts:
         find = pairs.get(first, buf.find)
         position = find(first)
         while position != -1:
             budget -= 1
             if budget < 0:
-                return _scan_lines(buf)
-            if SCAN.match(buf, position) is None:
+                return _scan_lines(buf, scan)
+            if match(buf, position) is None:
                 position = find(first, position + 1)
                 continue
             found.append(position)
@@ -184,7 +254,7 @@ def marker_positions(buf: bytes) -> list[int]:
 
 
 def _pair_finders(buf: bytes, pairs: list[bytes]) -> dict:
-    """A `find(pair, start)` for each two-byte first of SCAN, like bytes.find.
+    """A `find(pair, start)` for each two-byte first byte pair of a scan, like bytes.find.
 
     A two-byte needle opening with a common byte (`[`) makes bytes.find stop
     at each of them: about 3 ms per 4 MiB of progress bars and gradient
@@ -213,11 +283,12 @@ def _find_in(starts: list[int], _pair: bytes, start: int = 0) -> int:
     return starts[index] if index < len(starts) else -1
 
 
-def _scan_lines(buf: bytes) -> list[int]:
+def _scan_lines(buf: bytes, scan: Scan) -> list[int]:
     """marker_positions by the regex scan, from each match on to the next line."""
     found = []
     position = 0
-    while (match := SCAN.search(buf, position)) is not None:
+    search = scan.pattern.search
+    while (match := search(buf, position)) is not None:
         found.append(match.start())
         position = buf.find(b"\n", match.end()) + 1
         if position == 0:
@@ -234,16 +305,16 @@ def _first_per_line(buf: bytes, positions: list[int]) -> list[int]:
     return kept
 
 
-def plain_values(buf: bytes, start: int, end: int) -> list[bytes] | None:
+def plain_values(buf: bytes, start: int, end: int, scan: Scan) -> list[bytes] | None:
     """Total, loss and balance of each gradient block of buf[start:end], as printed and in one
     flat list (t0, l0, b0, t1, ...); None when a block is not plain."""
-    flat = list(chain.from_iterable(PLAIN.findall(buf, start, end)))
+    flat = list(chain.from_iterable(scan.plain_form.findall(buf, start, end)))
     if b"" in flat:
         return None
     return flat
 
 
-def buffers(handle: BinaryIO, first: bytes, chunk_size: int | None = None) -> Iterator[tuple[bytes, bool]]:
+def buffers(handle: BinaryIO, first: bytes, scan: Scan, chunk_size: int | None = None) -> Iterator[tuple[bytes, bool]]:
     """(buffer of whole lines, forced) in file order; the same cuts in any process.
 
     A buffer never ends inside a gradient block: the last block is carried
@@ -252,13 +323,14 @@ def buffers(handle: BinaryIO, first: bytes, chunk_size: int | None = None) -> It
     Reads after the first are `chunk_size` bytes (CHUNK by default).
     """
     size = CHUNK if chunk_size is None else chunk_size
+    header = scan.header
     carry = b""
     chunk = first
     while chunk:
         if len(chunk) > _TAIL_WINDOW:
             # The usual case, with a single copy: the cut is found in the
             # chunk, and carry + chunk[:cut] is joined without slicing first.
-            cut = _cut(chunk)
+            cut = _cut(chunk, header)
             if cut:
                 yield b"".join((carry, memoryview(chunk)[:cut])), False
                 carry = chunk[cut:]
@@ -266,7 +338,7 @@ def buffers(handle: BinaryIO, first: bytes, chunk_size: int | None = None) -> It
                 carry += chunk
         else:
             buf = carry + chunk
-            cut = _cut(buf)
+            cut = _cut(buf, header)
             if cut:
                 yield buf[:cut], False
                 carry = buf[cut:]
@@ -284,10 +356,10 @@ def buffers(handle: BinaryIO, first: bytes, chunk_size: int | None = None) -> It
 _TAIL_WINDOW = 4096
 
 
-def _cut(buf: bytes) -> int:
-    """Where to cut buf: after its last newline, but before a gradient block in its last bytes."""
+def _cut(buf: bytes, header: bytes) -> int:
+    """Where to cut buf: after its last newline, but before a gradient block (`header`) in its last bytes."""
     cut = buf.rfind(b"\n") + 1
-    last_block = buf.rfind(GRAD, max(0, len(buf) - _TAIL_WINDOW))
+    last_block = buf.rfind(header, max(0, len(buf) - _TAIL_WINDOW))
     if last_block > 0:
         cut = min(cut, line_start(buf, 0, last_block))
     return cut
@@ -310,11 +382,11 @@ class Answer:
     gaps: dict[int, tuple[int, bytes | None]]
 
 
-def survey(buf: bytes, share: int) -> Answer:
+def survey(buf: bytes, share: int, scan: Scan) -> Answer:
     """The helper's work on one buffer: markers, line counts and the plain blocks of `share` percent of its regions."""
     import numpy as np
 
-    normal_buf, positions, _, data = markers_and_bytes(buf)
+    normal_buf, positions, _, data = markers_and_bytes(buf, scan)
     # Line counts from a newline mask: one vectorised pass, where bytes.count is 7 times slower.
     newline = (np.frombuffer(normal_buf, dtype=np.uint8) if data is None else data) == 10
     normal = normal_buf is buf
@@ -329,10 +401,10 @@ def survey(buf: bytes, share: int) -> Answer:
         counted = end
         lines_at[end] = lines
         if (index + 1) * share // 100 > index * share // 100 and region < end:
-            first = buf.find(GRAD, region, end)
+            first = buf.find(scan.header, region, end)
             if first != -1:
                 start = line_start(buf, region, first)
-                gaps[end] = (start, _packed_values(buf, start, end))
+                gaps[end] = (start, _packed_values(buf, start, end, scan))
         if end < len(buf):
             region = buf.index(b"\n", end) + 1
     return Answer(normal, positions, lines_at, gaps)
@@ -352,22 +424,22 @@ def _region_ends(buf: bytes, positions: list[int]) -> Iterator[int]:
     yield len(buf)
 
 
-def _packed_values(buf: bytes, start: int, end: int) -> bytes | None:
+def _packed_values(buf: bytes, start: int, end: int, scan: Scan) -> bytes | None:
     """plain_values as float64 bytes, read by the byte matrix (numpy, loaded on the helper's first region)."""
     from percediag.gradient_matrix import plain_array
 
-    values = plain_array(buf, start, end)
+    values = plain_array(buf, start, end, scan.header, scan.plain_form)
     return None if values is None else values.tobytes()
 
 
-def _answer(buf: bytes, share: int) -> bytes:
-    answer = survey(buf, share)
+def _answer(buf: bytes, share: int, scan: Scan) -> bytes:
+    answer = survey(buf, share, scan)
     data = marshal.dumps((len(buf), buf[::SAMPLE_STRIDE], buf[-EDGE:], answer.normal, answer.positions,
                           answer.lines_at, answer.gaps))
     return _HEADER.pack(len(data)) + data
 
 
-def helper_main(path: str, first_size: int, skip: int, chunk_size: int, share: int) -> int:
+def helper_main(path: str, first_size: int, skip: int, chunk_size: int, share: int, scan: Scan) -> int:
     """The helper: answer for every buffer of the file, in order, on stdout.
 
     The parser's first read was `first_size` bytes, of which it dropped the
@@ -379,8 +451,8 @@ def helper_main(path: str, first_size: int, skip: int, chunk_size: int, share: i
     try:
         with open(path, "rb") as handle:
             first = handle.read(first_size)[skip:]
-            for buf, _ in buffers(handle, first, chunk_size):
-                out.write(_answer(buf, share))
+            for buf, _ in buffers(handle, first, scan, chunk_size):
+                out.write(_answer(buf, share, scan))
         out.flush()
     except BrokenPipeError:
         # The parser stopped reading (it finished or failed): nothing is owed.
@@ -401,7 +473,7 @@ class Helper:
         self.failure: str | None = None
 
     @classmethod
-    def start(cls, path: str, first_size: int, skip: int) -> Helper | None:
+    def start(cls, path: str, first_size: int, skip: int, scan: Scan) -> Helper | None:
         """A helper for a large regular file on a machine with a second core, else None."""
         # A frozen application's executable is not an interpreter that takes -I -c.
         if not sys.executable or getattr(sys, "frozen", False) or _cores() < 2:
@@ -421,7 +493,7 @@ class Helper:
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT, path, str(first_size), str(skip), str(CHUNK),
-                 str(HELPER_SHARE)],
+                 str(HELPER_SHARE), scan.to_arg()],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
             )
         except OSError:
@@ -515,11 +587,15 @@ def _cores() -> int:
 
 
 def main(argv: list[str]) -> int:
-    """The helper's command line: PATH FIRST SKIP CHUNK SHARE."""
-    if len(argv) != 5 or not all(arg.isdigit() for arg in argv[1:]):
-        print("usage: python -m percediag.prescan PATH FIRST SKIP CHUNK SHARE", file=sys.stderr)
+    """The helper's command line: PATH FIRST SKIP CHUNK SHARE SCAN (`Scan.to_arg`)."""
+    try:
+        if len(argv) != 6 or not all(arg.isdigit() for arg in argv[1:5]):
+            raise ValueError("wrong arguments")
+        scan = Scan.from_arg(argv[5])
+    except (ValueError, re.error):
+        print("usage: python -m percediag.prescan PATH FIRST SKIP CHUNK SHARE SCAN", file=sys.stderr)
         return 2
-    return helper_main(argv[0], *(int(arg) for arg in argv[1:]))
+    return helper_main(argv[0], *(int(arg) for arg in argv[1:5]), scan)
 
 
 # How the parser starts the helper: an isolated interpreter (-I: no

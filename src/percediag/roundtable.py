@@ -1,21 +1,72 @@
-"""The replica's recorded rounds (configs/rounds.yaml), validated.
+"""The domain's fact tables (configs/rounds.yaml, configs/display.yaml), validated.
 
-Facts about each debugging round of the replication: its model's parameter
-count, head and learning rate, what it changed and what its run showed.
-Rules read it for the expected parameter delta between two rounds; the
-ranking reads it for the rounds before a run when the user gives no
-history of their own.
+rounds.yaml: facts about each debugging round of the replication (its
+model's parameter count, head and learning rate, what it changed and what
+its run showed) and about the task itself (how many perceptual dimensions
+PercePiano predicts). Rules read it for the expected parameter delta
+between two rounds; the ranking reads it for the rounds before a run when
+the user gives no history of their own.
+
+display.yaml: the numbers the reports show beside the findings: the
+milestone columns of `history` and `diff`, and the R2 axis of the
+sparklines and plots. They sit here, in the config layer, because compare,
+report and the trajectory below them all read them.
+
+Both are facts of the domain, not thresholds: thresholds are in the profiles.
 """
 
 from __future__ import annotations
 
+import difflib
 from functools import cache
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
-from typing import Literal
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field
+from percediag.errors import ConfigError
+# Through the module, not a name imported from it: tests point configs_dir at a copy of the tables.
+import percediag.settings as config
 
-from percediag.settings import load_table
+M = TypeVar("M", bound=BaseModel)
+
+
+def table_path(name: str) -> Path:
+    return config.configs_dir() / name
+
+
+def load_fact_table(name: str, model: type[M]) -> M:
+    """A bundled YAML table under configs/, validated by `model`: an invalid one is one ConfigError
+    line naming the file and the key (an unknown key with a did-you-mean)."""
+    path = table_path(name)
+    try:
+        return model.model_validate(config.read_yaml(path, trusted=True))
+    except ValidationError as exc:
+        errors = exc.errors()
+        # A misspelt key is also a missing one: name the misspelling, it says what to fix.
+        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        where = ".".join(str(p) for p in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            known = _fields(model, error["loc"][:-1])
+            hint = difflib.get_close_matches(str(error["loc"][-1]), known, n=1)
+            message = "unknown key" + (f"; did you mean '{hint[0]}'?" if hint else "")
+        raise ConfigError(f"{path}: {where}: {message}" if where else f"{path}: {message}") from exc
+
+
+def _fields(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys allowed at `loc` (field names, through nested models, dicts and lists of them)."""
+    annotation: Any = model
+    for part in loc:
+        if get_origin(annotation) in (dict, list):
+            annotation = get_args(annotation)[-1]  # `part` is a key or an index: step into the value
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel) and str(part) in annotation.model_fields:
+            annotation = annotation.model_fields[str(part)].annotation
+        else:
+            return []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
 
 
 class RoundFacts(BaseModel):
@@ -30,11 +81,31 @@ class RoundFacts(BaseModel):
     prints: list[Literal["diagnostic_summary", "ablation", "model_types"]] = Field(default_factory=list)
 
 
+class Dimensions(BaseModel):
+    """How many perceptual dimensions the model predicts (shown when a log line gives no total)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=1)
+    reason: str
+
+
 class RoundTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    dimensions: Dimensions
     rounds: dict[int, RoundFacts]
     original: RoundFacts
+
+    @model_validator(mode="after")
+    def _heads_end_in_the_dimensions(self) -> RoundTable:
+        # Every recorded head ends in one output per dimension: a head that does not is a typo in one of the two.
+        named = [(f"rounds.{n}", facts) for n, facts in self.rounds.items()] + [("original", self.original)]
+        for where, facts in named:
+            if facts.head is not None and not facts.head.replace(" ", "").endswith(f"->{self.dimensions.count}"):
+                raise ValueError(f"{where}.head '{facts.head}' does not end in ->{self.dimensions.count} "
+                                 f"(dimensions.count)")
+        return self
 
     def expected_delta(self, before: int | None, after: int | None) -> int | None:
         """The parameter change from round `before` to round `after`; None when either count is unknown."""
@@ -48,4 +119,63 @@ class RoundTable(BaseModel):
 
 @cache
 def round_table() -> RoundTable:
-    return load_table("rounds.yaml", RoundTable)
+    return load_fact_table("rounds.yaml", RoundTable)
+
+
+def dimension_count() -> int:
+    """PercePiano's number of perceptual dimensions (rounds.yaml `dimensions`)."""
+    return round_table().dimensions.count
+
+
+class Milestone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(ge=1, description="R2 after this many completed epochs")
+    reason: str
+
+
+class R2Axis(BaseModel):
+    """The R2 range every sparkline and R2 plot shows at least, and the range it is clamped to."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    floor: float = Field(description="the axis reaches down to at least this")
+    ceiling: float = Field(description="the axis reaches up to at least this")
+    lowest: float = Field(description="the axis never goes below this")
+    highest: float = Field(le=1.0, description="the axis never goes above this (R2 is at most 1)")
+    reason: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> R2Axis:
+        if not self.lowest <= self.floor < self.ceiling <= self.highest:
+            raise ValueError(f"expected lowest <= floor < ceiling <= highest, got {self.lowest:g}, {self.floor:g}, "
+                             f"{self.ceiling:g}, {self.highest:g}")
+        return self
+
+
+class DisplayTable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    history_milestones: list[Milestone] = Field(min_length=1)
+    r2_axis: R2Axis
+
+    @field_validator("history_milestones")
+    @classmethod
+    def _distinct(cls, value: list[Milestone]) -> list[Milestone]:
+        epochs = [m.epochs for m in value]
+        if len(set(epochs)) != len(epochs):
+            raise ValueError("an epoch is listed twice")
+        return sorted(value, key=lambda m: m.epochs)
+
+    def milestone_epochs(self) -> list[int]:
+        return [m.epochs for m in self.history_milestones]
+
+
+@cache
+def display() -> DisplayTable:
+    return load_fact_table("display.yaml", DisplayTable)
+
+
+def summary_milestones(profile_milestones: dict[int, float] | list[int]) -> list[int]:
+    """The epochs `history` and `diff` show R2 at: display.yaml's columns and the profile's milestones."""
+    return sorted({*display().milestone_epochs(), *profile_milestones})

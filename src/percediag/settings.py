@@ -10,8 +10,9 @@ remembers where it came from, for `percediag config`.
 
 The schema (which keys exist, their types, their invariants) is code; the
 values (every threshold, milestone, baseline and the reason behind each)
-are YAML. Rule options are validated against the option model of the rule
-that owns them.
+are YAML. Each rule's options (under `rules:`) are validated against that
+rule's options model by the rules layer (rules/registry.validate_rules),
+which attaches the result to the settings: this layer knows no rule.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from percediag.errors import ConfigError
 
@@ -38,55 +39,7 @@ MAX_EXTENDS_DEPTH = 16
 MAX_NESTING = 32
 
 
-# -- option models shared by rules -------------------------------------------
-
-
-class RuleOptions(BaseModel):
-    """Options every rule has."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
-    severity: Severity = Field(default="fail", description="status when the value is outside its range")
-    reason: str = Field(description="why the rule exists; shown by `percediag rules`")
-
-    @field_validator("reason")
-    @classmethod
-    def _sentence(cls, value: str) -> str:
-        # Reasons are embedded mid-sentence in findings; keep them unterminated.
-        return value.strip().rstrip(".")
-
-
-class RangeOptions(RuleOptions):
-    """A measured value that must lie in [min, max]; an optional softer warn band around it."""
-
-    min: float | None = None
-    max: float | None = None
-    warn_min: float | None = Field(default=None, description="values in [warn_min, min) are warn, not fail")
-    warn_max: float | None = Field(default=None, description="values in (max, warn_max] are warn, not fail")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RangeOptions:
-        for name in ("min", "max", "warn_min", "warn_max"):
-            value = getattr(self, name)
-            if value is not None and math.isnan(value):
-                raise ValueError(f"{name} is NaN")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is above max ({self.max})")
-        if self.warn_min is not None and self.min is not None and self.warn_min > self.min:
-            raise ValueError(f"warn_min ({self.warn_min}) is above min ({self.min})")
-        if self.warn_max is not None and self.max is not None and self.warn_max < self.max:
-            raise ValueError(f"warn_max ({self.warn_max}) is below max ({self.max})")
-        return self
-
-    def describe(self) -> str:
-        if self.min is not None and self.max is not None:
-            return f"{self.min:g}-{self.max:g}"
-        if self.min is not None:
-            return f">= {self.min:g}"
-        if self.max is not None:
-            return f"<= {self.max:g}"
-        return "any"
+# -- tables of the configuration ---------------------------------------------
 
 
 class Baseline(BaseModel):
@@ -251,6 +204,12 @@ class Ranking(BaseModel):
         return value
 
 
+class RuleTable(Protocol):
+    """What the rules layer attaches to settings once it has validated their `rules:` entries."""
+
+    def options(self, rule_id: str) -> Any: ...
+
+
 class Settings(BaseModel):
     """The effective configuration a check runs with."""
 
@@ -269,7 +228,7 @@ class Settings(BaseModel):
     history: list[HistoryRound] = Field(default_factory=list, description="the project's earlier rounds")
     tried: list[str] = Field(default_factory=list, description="ID or ID=OUTCOME")
     origins: dict[str, str] = Field(default_factory=dict, exclude=True)
-    _options: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _rule_table: RuleTable | None = PrivateAttr(default=None)
     _config_origin: str | None = PrivateAttr(default=None)
 
     @property
@@ -289,14 +248,20 @@ class Settings(BaseModel):
         return dict(split_tried(item) for item in self.tried)
 
     @property
-    def options_cache(self) -> dict[str, Any]:
-        return self._options
+    def rule_table(self) -> RuleTable | None:
+        """The rules' validated options, once the rules layer has checked them (registry.validate_rules)."""
+        return self._rule_table
+
+    def attach_rules(self, table: RuleTable) -> None:
+        self._rule_table = table
 
     def rule(self, rule_id: str) -> Any:
         """The validated options of a rule (as its option model)."""
-        from percediag.rules import registry
-
-        return registry.options_for(self, rule_id)
+        if self._rule_table is None:
+            # A bug, not a user's error: these settings never went through the rules' validation.
+            raise RuntimeError(f"profile {self.profile}: rule options read before the rules validated them "
+                               "(percediag.rules.registry.validate_rules)")
+        return self._rule_table.options(rule_id)
 
 
 # -- loading -----------------------------------------------------------------
@@ -540,9 +505,6 @@ def validate(merged: dict[str, Any], origins: dict[str, str], name: str) -> Sett
         settings = Settings.model_validate({**merged, "origins": origins})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, origins, name)) from exc
-    from percediag.rules import registry
-
-    registry.validate_rules(settings)
     return settings
 
 

@@ -37,6 +37,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from percediag.model import Fold, Run, possible_r2
+from percediag.roundtable import display
 from percediag.settings import Settings, Trajectory
 
 TREND_CLASSES = ("rising", "plateau", "declining", "oscillating", "diverged")
@@ -278,7 +279,8 @@ def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], tar
         fc.reason = "no epoch lines with val_r2"
         return fc
     finite = [v for v in values if math.isfinite(v)]
-    fc.sparkline = sparkline(values, min(min(finite, default=0.0), 0.0), max(max(finite, default=0.4), 0.4))
+    axis = display().r2_axis
+    fc.sparkline = sparkline(values, min([*finite, axis.floor]), max([*finite, axis.ceiling]))
     bound = cfg.value_bound
     # An R2 above 1 is as broken as a non-finite one: no curve through it means anything.
     nonfinite = [e for e in fold.epochs
@@ -388,7 +390,8 @@ PARALLEL_MIN_EPOCHS = 100
 
 
 def forecast_run(run: Run, cfg: Trajectory, milestones: dict[int, float], target: float | None) -> list[Forecast]:
-    settings_key = (cfg.model_dump_json(), tuple(milestones.items()), target)
+    axis = display().r2_axis  # the sparkline's scale is part of a forecast
+    settings_key = (cfg.model_dump_json(), tuple(milestones.items()), target, axis.floor, axis.ceiling)
     keyed = [
         ((fold.fold, settings_key, tuple((e.line, e.epoch, e.val_r2, e.train_loss, e.val_loss) for e in fold.epochs)), fold)
         for fold in run.folds if fold.epochs

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from percediag.parsers import parse_lines
+from percediag.parsers.read import parse_log
 from percediag.sources import LogSource
 from tests import transforms
 from tests.helpers import EXAMPLES, REAL, ROOT
@@ -32,7 +33,7 @@ def rounded(value):
 
 
 def both(data: bytes):
-    fast = LogSource.from_stream(io.BytesIO(data), "x").parse()
+    fast = parse_log(LogSource.from_stream(io.BytesIO(data), "x"))
     slow = parse_lines(LogSource.from_stream(io.BytesIO(data), "x").lines(), "x")
     return rounded(fast.model_dump()), rounded(slow.model_dump())
 

@@ -1,6 +1,6 @@
 import math
 
-from percediag.parsers.gradient import MEDIAN_RESERVOIR, RunningSeries
+from percediag.parsers.gradient_stats import MEDIAN_RESERVOIR, RunningSeries
 from tests.helpers import REAL, grad_block, parse_text
 
 

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from percediag.parsers import parse_lines
+from percediag.parsers.read import parse_log
 from percediag.sources import LogSource
 from tests import synth, transforms
 from tests.helpers import REAL, activation_block, curve_lines, fold_header, grad_block, parse_text
@@ -136,7 +137,7 @@ def test_fast_path_keeps_negative_norms_past_the_first_steps():
     text, at = spoil(text, ("head=", "head=-", "[GRAD] Step 1500:"))
     fast, slow = both(text.encode())
     assert fast == slow
-    log = LogSource.from_stream(io.BytesIO(text.encode()), "x").parse()
+    log = parse_log(LogSource.from_stream(io.BytesIO(text.encode()), "x"))
     grads = log.runs[-1].folds[0].gradients
     assert grads.steps > 30 and grads.negative_norms == 1
     assert grads.negative_lines == [at["head=-"] - 1]  # the step's [GRAD] line

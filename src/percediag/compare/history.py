@@ -5,9 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from percediag.compare.summary import RunSummary, round_label
+from percediag.roundtable import display
 
-COLUMNS = ("run", "round", "params", "head", "lr", "logits std", "pred std", "std ratio",
-           "R2@5", "R2@10", "R2@20", "best R2", "CV mean", "status")
+
+def columns() -> tuple[str, ...]:
+    """The table's columns: an R2@N column per milestone of configs/display.yaml."""
+    milestones = tuple(f"R2@{epochs}" for epochs in display().milestone_epochs())
+    return ("run", "round", "params", "head", "lr", "logits std", "pred std", "std ratio",
+            *milestones, "best R2", "CV mean", "status")
 
 
 class History(BaseModel):
@@ -33,9 +38,7 @@ def row(s: RunSummary) -> dict[str, str]:
         "logits std": _num(s.means.get("logit_std")),
         "pred std": _num(s.means.get("pred_std")),
         "std ratio": _num(s.means.get("std_ratio"), 2),
-        "R2@5": _num(s.milestones.get(5), 4),
-        "R2@10": _num(s.milestones.get(10), 4),
-        "R2@20": _num(s.milestones.get(20), 4),
+        **{f"R2@{epochs}": _num(s.milestones.get(epochs), 4) for epochs in display().milestone_epochs()},
         "best R2": best,
         "CV mean": _num(s.cv_mean, 4),
         "status": s.status.upper(),

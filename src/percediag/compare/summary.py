@@ -5,15 +5,13 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from percediag.report.model import Report
-from percediag.rules.architecture_param_count import reported_counts
-from percediag.rules.architecture_learning_rate import observed
-from percediag.rules.activation_std_ratio import measure as measure_ratio
-from percediag.rules.architecture_prediction_head import show
-from percediag.rules.progression_convergence import best_of
+from percediag.findings import Finding
+from percediag.metrics import epoch_after, epochs_at, fold_best_r2, learning_rate, param_count, printed_heads, std_ratio
+from percediag.model import Run
 
 # Per-fold metrics compared between rounds: name -> how to read it from a fold.
 METRICS = ("logit_std", "pred_std", "std_ratio", "collapsed_dims", "total_norm", "balance_ratio", "context_vectors")
@@ -47,9 +45,19 @@ class RunSummary(BaseModel):
     statuses: dict[str, str] = Field(default_factory=dict, description="'rule|fold' -> status")
 
 
+class Checked(Protocol):
+    """What a summary reads of a checked run: a report.model.Report is one (compare sits below report)."""
+
+    source: str
+    status: str
+    counts: dict[str, int]
+    findings: list[Finding]
+    records: Run
+
+
 def _fold_metrics(fold) -> dict[str, float | None]:
     act, grads = fold.activation, fold.gradients
-    ratio = measure_ratio(act)[0] if act is not None else None
+    ratio = std_ratio(act)[0] if act is not None else None
     return {
         "logit_std": act.logit_std if act else None,
         "pred_std": act.pred_std if act else None,
@@ -66,38 +74,37 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(finite) / len(finite) if finite else None
 
 
-def run_name(report: Report) -> str:
+def run_name(report: Checked) -> str:
     stem = Path(report.source).name
     for suffix in (".gz", ".log", ".txt", ".ipynb"):
         stem = stem.removesuffix(suffix)
     return stem
 
 
-def summarise(report: Report, milestones: list[int]) -> RunSummary:
+def summarise(report: Checked, milestones: list[int]) -> RunSummary:
     run = report.records
-    counts = sorted({c for c, _ in reported_counts(run)})
-    heads = {show(f.activation.prediction_head) for f in run.folds if f.activation and f.activation.prediction_head}
-    lr = observed(run)
+    count = param_count(run)
+    heads = {head for head, _ in printed_heads(run)}
+    lr = learning_rate(run)
     folds: dict[str, FoldNumbers] = {}
     for fold in run.folds:
         numbers = FoldNumbers(metrics=_fold_metrics(fold))
         for epochs_done in milestones:
-            hit = next((e for e in fold.epochs if e.epoch == epochs_done - 1), None)
+            hit = epoch_after(fold, epochs_done)
             numbers.milestones[epochs_done] = hit.val_r2 if hit else None
-        best = best_of(fold)
+        best = fold_best_r2(fold)
         if best is not None:
-            numbers.best_r2 = best[0]
-            epoch = next((e.epoch + 1 for e in fold.epochs if e.line == best[1]), None)
-            numbers.best_epoch = epoch
+            numbers.best_r2 = best.value
+            numbers.best_epoch = epochs_at(fold, best.line)
         folds[str(fold.fold)] = numbers
     summary = RunSummary(
         name=run_name(report),
         source=report.source,
         round=run.config.round if run.config else None,
         title=run.config.title if run.config else None,
-        params=counts[0] if len(counts) == 1 else None,
+        params=count[0] if count is not None else None,
         head=", ".join(sorted(heads)) if heads else None,
-        learning_rate=lr[0] if lr else None,
+        learning_rate=lr.value if lr is not None else None,
         config=dict(run.config.values) if run.config else {},
         folds=folds,
         status=report.status,

@@ -14,7 +14,7 @@ contribution names its source and, when tempered, its ratio as written.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from percediag.diagnose.signals import matching
 from percediag.diagnose.tables import Cause, Tables
@@ -26,6 +26,12 @@ class Contribution(BaseModel):
     source: str = Field(default="other", description="where the evidence comes from: batch-0 activations, R2 curve, ...")
     table_ratio: float | None = Field(default=None, description="the ratio as causes.yaml gives it, when tempered")
     lines: list[int] = Field(default_factory=list)
+    # A sign of trouble, not a healthy signal (causes.yaml `healthy`); set when scored, not reported.
+    _problem: bool = PrivateAttr(default=True)
+
+    @property
+    def problem(self) -> bool:
+        return self._problem
 
 
 class CauseScore(BaseModel):
@@ -43,16 +49,7 @@ class CauseScore(BaseModel):
     @property
     def supported(self) -> bool:
         """Raised by at least one sign of trouble; healthy signals alone never support a cause."""
-        return any(c.ratio > 1 and is_problem(c.evidence) for c in self.contributions)
-
-
-# Signals that describe a healthy run: they may strengthen a cause that
-# trouble already supports, but never support one on their own.
-HEALTHY_SIGNALS = ("trend.rising", "trend.converged", "forecast.reaches_target", "learning.r2_climbs")
-
-
-def is_problem(evidence: str) -> bool:
-    return not evidence.endswith(":pass") and evidence not in HEALTHY_SIGNALS
+        return any(c.ratio > 1 and c.problem for c in self.contributions)
 
 
 def score_cause(cause: Cause, available: dict[str, list[int]], tables: Tables, exponent: float = 1.0) -> CauseScore:
@@ -67,8 +64,12 @@ def score_cause(cause: Cause, available: dict[str, list[int]], tables: Tables, e
         ratio = table_ratio ** exponent if source == tables.tempered_source and exponent != 1.0 else table_ratio
         odds *= ratio
         lines = sorted({line for hit in hits for line in available[hit]})[:5]
-        contributions.append(Contribution(evidence=hits[0] if len(hits) == 1 else key, ratio=ratio, source=source,
-                                          table_ratio=table_ratio if ratio != table_ratio else None, lines=lines))
+        evidence = hits[0] if len(hits) == 1 else key
+        contribution = Contribution(evidence=evidence, ratio=ratio, source=source,
+                                    table_ratio=table_ratio if ratio != table_ratio else None, lines=lines)
+        # Healthy signals (causes.yaml) may strengthen a cause that trouble supports, never support one alone.
+        contribution._problem = not tables.healthy(evidence)
+        contributions.append(contribution)
     contributions.sort(key=lambda c: -abs(c.ratio - 1) if c.ratio >= 1 else -(1 / c.ratio - 1))
     return CauseScore(id=cause.id, title=cause.title, prior=cause.prior, probability=odds / (1 + odds),
                       contributions=contributions)

@@ -28,14 +28,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from percediag.diagnose.causes import CauseScore, is_problem
+from percediag.diagnose.causes import CauseScore
 from percediag.diagnose.history import Escalation
 from percediag.diagnose.signals import matching
 from percediag.diagnose.tables import Tables
 from percediag.settings import AppliedFix, Outcome, Ranking
-
-# Evidence keys that are not rule ids (see diagnose/signals.py).
-SIGNAL_PREFIXES = ("trend.", "forecast.", "overfitting", "learned.", "learning.", "reference.")
 
 Status = Literal["escalated", "next", "tried", "verify", "again", "applied"]
 # Applied fixes that came back: ranked, but never first.
@@ -82,13 +79,13 @@ def _evidence_score(fix, by_id: dict[str, CauseScore], tables: Tables) -> tuple[
     return score, addressed
 
 
-def _explained(addressed: list[CauseScore]) -> dict:
+def _explained(addressed: list[CauseScore], tables: Tables) -> dict:
     """The evidence fields of a fix: reason, rule ids, signals, lines."""
     if not addressed:
         return {"reason": "no evidence in this log points at it", "evidence": [], "signals": [], "lines": []}
     top = max(addressed, key=lambda c: c.probability)
-    raising = [c for c in top.contributions if c.ratio > 1 and is_problem(c.evidence)]
-    raising += [c for c in top.contributions if c.ratio > 1 and not is_problem(c.evidence)]
+    raising = [c for c in top.contributions if c.ratio > 1 and c.problem]
+    raising += [c for c in top.contributions if c.ratio > 1 and not c.problem]
     raised = [c.evidence.split(":")[0] for cause in addressed for c in cause.contributions if c.ratio > 1]
     shown = ", ".join(f"{c.evidence} x{c.ratio:.3g}" for c in raising[:3])
     sources = ", ".join(top.driven_by[:3])
@@ -96,8 +93,8 @@ def _explained(addressed: list[CauseScore]) -> dict:
     note = f"; batch-0 evidence tempered ({len(tempered)} ratio(s)): the model learned" if tempered else ""
     return {
         "reason": f"{top.title} (p={top.probability:.2f}, from {sources}): {shown}{note}",
-        "evidence": list(dict.fromkeys(r for r in raised if not r.startswith(SIGNAL_PREFIXES))),
-        "signals": list(dict.fromkeys(r for r in raised if r.startswith(SIGNAL_PREFIXES))),
+        "evidence": list(dict.fromkeys(r for r in raised if not tables.is_signal(r))),
+        "signals": list(dict.fromkeys(r for r in raised if tables.is_signal(r))),
         "lines": sorted({line for c in raising for line in c.lines})[:6],
     }
 
@@ -114,7 +111,7 @@ def rank_fixes(tables: Tables, causes: list[CauseScore], available: dict[str, li
             continue
         item = RankedFix(id=fix.id, title=fix.title, change=fix.change, cost=fix.cost, score=round(base, 4),
                          base_score=round(base, 4), probability=round(max((c.probability for c in addressed), default=0.0), 4),
-                         causes=[c.id for c in addressed], **_explained(addressed))
+                         causes=[c.id for c in addressed], **_explained(addressed, tables))
         applied = history.applied.get(fix.id)
         if applied is not None:
             origin = history.applied_origin.get(fix.id, "history")

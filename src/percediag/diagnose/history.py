@@ -19,18 +19,11 @@ another data set, so they are never compared with the user's.
 
 from __future__ import annotations
 
-
 from pydantic import BaseModel, Field
 
-from percediag.model import Run, possible_r2
+from percediag.metrics import BestR2
 from percediag.roundtable import round_table
 from percediag.settings import AppliedFix, HistoryRound, Settings
-
-
-class BestR2(BaseModel):
-    value: float
-    how: str = Field(description="cross-validation mean, or mean of the folds' best epochs")
-    line: int | None = None
 
 
 class Escalation(BaseModel):
@@ -38,23 +31,6 @@ class Escalation(BaseModel):
     fixes: list[str] = Field(default_factory=list)
     reason: str = ""
     basis: str = Field(description="history | profile round | none")
-
-
-def run_best_r2(run: Run) -> BestR2 | None:
-    """The number rounds are compared on: the cross-validation mean when printed, else the mean of the folds' best R2."""
-    if run.aggregate is not None:
-        value = run.aggregate.metrics.get("r2")
-        if value is not None and possible_r2(value):
-            return BestR2(value=value, how="cross-validation mean", line=run.aggregate.line)
-    bests = []
-    for fold in run.folds:
-        values = [e.val_r2 for e in fold.epochs if e.val_r2 is not None and possible_r2(e.val_r2)]
-        if values:
-            bests.append(max(values))
-    if not bests:
-        return None
-    how = "best epoch" if len(bests) == 1 else f"mean of {len(bests)} folds' best epochs"
-    return BestR2(value=sum(bests) / len(bests), how=how)
 
 
 def history_applied(history: list[HistoryRound]) -> dict[str, AppliedFix]:

@@ -24,12 +24,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from percediag.metrics import HAN_TYPES, learning_rate, model_name, param_count, printed_heads
 from percediag.model import Run
 from percediag.roundtable import round_table
-from percediag.rules.architecture_learning_rate import observed
-from percediag.rules.architecture_param_count import reported_counts
-from percediag.rules.architecture_prediction_head import show
-from percediag.rules.base import HAN_TYPES, model_name
 from percediag.settings import DEFAULT_PROFILE, profile_names
 
 # A tag that names the run's own round ends in "(Round N)"; "(Round 3 fix
@@ -141,17 +138,17 @@ def choose(run: Run, explicit: str | None, explicit_origin: str = "--profile", s
 def _observed(run: Run) -> dict[str, object]:
     """The log's architecture facts, as rounds.yaml records them."""
     facts: dict[str, object] = {}
-    heads = {show(f.activation.prediction_head) for f in run.folds if f.activation and f.activation.prediction_head}
+    heads = {head for head, _ in printed_heads(run)}
     if len(heads) == 1:
         facts["head"] = heads.pop()
-    lr = observed(run)
+    lr = learning_rate(run)
     if lr is not None:
-        facts["learning_rate"] = lr[0]
-    counts = {count for count, _ in reported_counts(run)}
+        facts["learning_rate"] = lr.value
+    count = param_count(run)
     model = model_name(run)
     # The recorded counts are the full HAN's: another model's count says nothing of the round.
-    if len(counts) == 1 and (model is None or model in HAN_TYPES):
-        facts["params"] = counts.pop()
+    if count is not None and (model is None or model in HAN_TYPES):
+        facts["params"] = count[0]
     return facts
 
 

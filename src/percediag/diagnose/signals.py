@@ -16,6 +16,11 @@ Against the original PercePiano (configs/rounds.yaml, `original`):
 `reference.head:deviates|matches` and `reference.learning_rate:deviates|matches`,
 the log's prediction head and learning rate against the original's.
 Each signal carries the log lines behind it.
+
+Every name made here is declared, with its meaning and whether it is
+healthy, in the signal vocabulary of configs/causes.yaml (`rule_statuses`,
+`signals`): the tables are checked against it when they load, and
+tests/test_tables.py checks that every signal a log gives is declared.
 """
 
 from __future__ import annotations
@@ -24,10 +29,9 @@ import math
 from collections import Counter, defaultdict
 
 from percediag.findings import Finding
+from percediag.metrics import learning_rate, printed_heads
 from percediag.model import Run
 from percediag.roundtable import round_table
-from percediag.rules.architecture_learning_rate import observed
-from percediag.rules.architecture_prediction_head import show
 from percediag.settings import Settings
 from percediag.trajectory import Forecast
 
@@ -106,16 +110,16 @@ def reference_signals(run: Run) -> dict[str, list[int]]:
     """Where the log's architecture differs from the original code's."""
     original = round_table().original
     found: dict[str, list[int]] = {}
-    heads = [(show(f.activation.prediction_head), f.activation.lines["prediction_head"])
-             for f in run.folds if f.activation is not None and f.activation.prediction_head]
+    heads = printed_heads(run)
     if original.head is not None and heads:
         deviating = sorted({line for head, line in heads if head != original.head})
         side = "deviates" if deviating else "matches"
         found[f"reference.head:{side}"] = (deviating or sorted({line for _, line in heads}))[:5]
-    lr = observed(run)
+    lr = learning_rate(run)
     if original.learning_rate is not None and lr is not None:
-        side = "deviates" if abs(lr[0] - original.learning_rate) > 0.01 * original.learning_rate else "matches"
-        found[f"reference.learning_rate:{side}"] = [lr[1]]
+        # Within 1%: the log prints the LR to three significant digits (2.50e-05).
+        side = "deviates" if abs(lr.value - original.learning_rate) > 0.01 * original.learning_rate else "matches"
+        found[f"reference.learning_rate:{side}"] = [lr.line]
     return found
 
 

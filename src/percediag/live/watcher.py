@@ -9,7 +9,8 @@ replaced), `end` (the final status).
 Some findings are only meaningful once the run is over and are held back
 until then: `run.complete` and `log.no_data` (a run in progress is
 incomplete by definition), the baselines and the cross-validation
-convergence (judged on the final numbers).
+convergence (judged on the final numbers). Each rule declares which
+(`final_only`, `round_specific` in its SPEC, rules/spec.py).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from percediag.parsers import Parser
 from percediag.diagnose.profile_choice import choose
 from percediag.pipeline import check_log
 from percediag.report.model import Report
+from percediag.rules.registry import spec_for
 from percediag.settings import SettingsRecipe
 
-FINAL_ONLY_RULES = {"run.complete", "log.no_data"}
 _BAD = {"warn", "fail"}
 
 
@@ -36,11 +37,12 @@ def held_back(finding: Finding, run_over: bool, round_known: bool = True) -> boo
     round (the profile is only the default), the architecture checks against that round."""
     if run_over:
         return False
-    if not round_known and finding.category == "architecture":
+    spec = spec_for(finding.rule)
+    if not round_known and spec.round_specific:
         return True
-    if finding.rule in FINAL_ONLY_RULES or finding.category == "baseline":
+    if spec.final_only == "always":
         return True
-    return finding.rule == "progression.convergence" and finding.fold is None
+    return spec.final_only == "run-level" and finding.fold is None
 
 
 def _where(report: Report, lines: list[int]) -> dict:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from percediag.model import Ablation, TrainerTag
 from percediag.parsers.block import Block, Feed
 from percediag.parsers.builder import MAX_BLOCK_ROWS
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -107,3 +108,6 @@ class AblationBlock(Block):
             builder.add_ablation_notice(rec)
             return
         builder.add_ablation(rec)
+
+
+KIND = Kind(name="ablation", marker=MARKER, scan=(rb"\[ABLATION\]", rb"ION TEST"), block=AblationBlock)

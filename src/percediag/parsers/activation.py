@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import ActivationCheck, TrainerTag
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float, to_int
 
 if TYPE_CHECKING:
@@ -207,3 +208,6 @@ class ActivationBlock(Block):
         if not self.closed_cleanly:
             builder.warn(rec.line, "activation check block ended without its closing rule (truncated?)")
         builder.add_activation(rec)
+
+
+KIND = Kind(name="activation", marker=MARKER, scan=(rb"CTIVATION CHECK",), block=ActivationBlock)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import Aggregate, DimensionScore
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 from percediag.parsers.tables import parse_fold_row
 
@@ -88,3 +89,6 @@ class AggregateBlock(Block):
 
     def finish(self, builder: Builder) -> None:
         builder.add_aggregate(self.record)
+
+
+KIND = Kind(name="aggregate", marker=MARKER, scan=(rb"TE RESULTS",), block=AggregateBlock)

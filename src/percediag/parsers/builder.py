@@ -39,7 +39,7 @@ from percediag.model import (
     TrainingConfig,
     TrainingSummary,
 )
-from percediag.parsers.gradient import GradientAccumulator
+from percediag.parsers.gradient_stats import GradientAccumulator
 
 # Parse warnings kept verbatim; past this they are only counted.
 MAX_WARNINGS = 200

@@ -18,6 +18,7 @@ from percediag.model import DataCheck, TrainerTag
 from percediag.parsers import slices
 from percediag.parsers.block import Block, Feed
 from percediag.parsers.builder import MAX_BLOCK_ROWS
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -155,3 +156,6 @@ class DataCheckBlock(Block):
         if not self.closed_cleanly:
             builder.warn(self.record.line, "pre-training data diagnostics ended without their summary (truncated?)")
         builder.add_data_check(self.record)
+
+
+KIND = Kind(name="datacheck", marker=MARKER, scan=(rb"PRE-TRAINING DATA",), block=DataCheckBlock)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from percediag.model import DiagnosticSummary, StageStd, TrainerTag
 from percediag.parsers.block import Block, Feed
 from percediag.parsers.builder import MAX_BLOCK_ROWS
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -152,3 +153,10 @@ class DiagnosticsBlock(Block):
         if not self.closed_cleanly:
             builder.warn(self.record.line, "diagnostic summary ended without its closing rule (truncated?)")
         builder.add_diagnostics(self.record)
+
+
+KIND = Kind(
+    name="diagnostics", marker=MARKER,
+    scan=(rb"C SUMMARY - Epoch", rb"CTIVATION VARIANCE", rb"CONTRIBUTION ANALYSIS"),
+    block=DiagnosticsBlock,
+)

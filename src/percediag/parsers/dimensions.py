@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import DimensionRow, DimensionTable
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -51,3 +52,6 @@ class DimensionBlock(Block):
 
     def finish(self, builder: Builder) -> None:
         builder.add_dimensions(self.record)
+
+
+KIND = Kind(name="dimensions", marker=MARKER, scan=(rb"PER-DIMENSION R2",), block=DimensionBlock)

@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 from percediag.model import Epoch
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -47,3 +48,6 @@ def handle(lineno: int, text: str, builder: Builder) -> None:
         **values,
     )
     builder.add_epoch(record)
+
+
+KIND = Kind(name="epoch", marker=MARKER, scan=(rb"Fold \d{1,4}\] Epoch",), handle=handle)

@@ -1,7 +1,8 @@
 """Fast path: parse a log from bytes, touching in Python only the lines that matter.
 
 A large log is mostly progress-bar redraws, warnings and gradient blocks.
-One compiled scan finds the rare block markers (`percediag.prescan`);
+One compiled scan finds the rare block markers (`percediag.prescan`, with
+the `Scan` the grammar builds from the parser modules' declarations);
 the lines at and after a marker go to the ordinary line parser for as long
 as its block is open. Between markers, gradient blocks in their plain form
 (flag [OK], finite numbers, no context line) are validated and decoded
@@ -28,16 +29,18 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from percediag.prescan import GRAD, PLAIN, Answer, Helper, buffers, find_markers, line_start, normalize
+from percediag.prescan import Answer, Helper, buffers, find_markers, line_start, normalize
 from percediag.model import GradientStep, Log
-from percediag.parsers import Parser
-from percediag.parsers.gradient import SAMPLE_HEAD, SAMPLE_TAIL
-from percediag.sources import _COUNTER, SourceStats, clean_line
+from percediag.parsers import GRAMMAR, Parser
+from percediag.parsers.gradient_stats import SAMPLE_HEAD, SAMPLE_TAIL
+from percediag.parsers.grammar import Grammar
+from percediag.normalize import SourceStats, decode_line, note_cut_lines
 
 
 class FastParser:
-    def __init__(self, name: str, stats: SourceStats) -> None:
-        self.parser = Parser(name)
+    def __init__(self, name: str, stats: SourceStats, grammar: Grammar = GRAMMAR) -> None:
+        self.parser = Parser(name, grammar)
+        self.scan = grammar.scan
         self.stats = stats
         self.lineno = 0
         # The helper's answer for the buffer being fed, and the line number its counts start from.
@@ -48,10 +51,7 @@ class FastParser:
 
     def _line(self, raw: bytes) -> None:
         self.lineno += 1
-        before = _COUNTER.count
-        text = raw.decode("utf-8", errors="percediag-count")
-        self.stats.bad_bytes += _COUNTER.count - before
-        self.parser.feed(self.lineno, clean_line(text, self.stats))
+        self.parser.feed(self.lineno, decode_line(raw, self.stats))
 
     def _lines(self, buf: bytes, start: int, end: int) -> None:
         """Every line of buf[start:end] (whole lines) through the line parser."""
@@ -77,7 +77,7 @@ class FastParser:
                 self._line(buf[start:stop])
                 start = stop + 1
                 continue
-            first = buf.find(GRAD, start, end)
+            first = buf.find(self.scan.header, start, end)
             if first == -1:
                 self.lineno = self._lineno_at(buf, start, end)
                 return
@@ -113,7 +113,7 @@ class FastParser:
                 return None
             rows = np.frombuffer(done[1], dtype=np.float64).reshape(-1, 3)
         else:
-            rows = plain_array(buf, start, end)
+            rows = plain_array(buf, start, end, self.scan.header, self.scan.plain_form)
             if rows is None:
                 return None
         # Rows of (total, loss, balance): each column is a strided view, as the statistics need.
@@ -127,24 +127,25 @@ class FastParser:
         count = len(arrays[0])
         base = self.lineno
         end_line = self._lineno_at(buf, start, end)
-        first_pos = buf.find(GRAD, start, end)
+        header, plain = self.scan.header, self.scan.plain_form
+        first_pos = buf.find(header, start, end)
         first_line = base + buf.count(b"\n", start, first_pos) + 1
         # The tail sample: the region's last steps, as records with their lines.
         tail_start = end
         for _ in range(min(SAMPLE_TAIL, count)):
-            tail_start = buf.rfind(GRAD, start, tail_start)
+            tail_start = buf.rfind(header, start, tail_start)
         tail_start = line_start(buf, start, tail_start)
         tail_bytes = buf[tail_start:end]
         tail_base = end_line - tail_bytes.count(b"\n")
-        last_pos = tail_bytes.rfind(GRAD)
+        last_pos = tail_bytes.rfind(header)
         last_line = tail_base + tail_bytes.count(b"\n", 0, last_pos) + 3  # a plain block is three lines
 
         def line_of(index: int) -> int:
-            match = next(m for i, m in enumerate(PLAIN.finditer(buf, start, end)) if i == index)
+            match = next(m for i, m in enumerate(plain.finditer(buf, start, end)) if i == index)
             return base + buf.count(b"\n", start, match.start()) + 1
 
         accumulator.add_plain_batch(*arrays, first_line=first_line, last_line=last_line,
-                                    tail=lambda: _tail_steps(tail_bytes, tail_base), line_of=line_of)
+                                    tail=lambda: _tail_steps(tail_bytes, tail_base, header, plain), line_of=line_of)
         self.parser.builder.version += 1
         self.lineno = end_line
 
@@ -153,7 +154,7 @@ class FastParser:
     def feed(self, buf: bytes, answer: Answer | None = None) -> None:
         """Whole lines (buf ends with a newline); `answer` from the helper, when it has one."""
         if answer is None:
-            buf, positions, crlf = find_markers(buf)
+            buf, positions, crlf = find_markers(buf, self.scan)
         else:
             positions, crlf = answer.positions, 0
             if not answer.normal:
@@ -187,12 +188,12 @@ class FastParser:
         return self.parser.finish()
 
 
-def _tail_steps(tail: bytes, base: int) -> list[GradientStep]:
-    """The records of the plain gradient blocks in `tail`, whose first line is base + 1."""
+def _tail_steps(tail: bytes, base: int, header: bytes, plain) -> list[GradientStep]:
+    """The records of the plain gradient blocks (`header`, plain form `plain`) in `tail`, whose first line is base + 1."""
     steps = []
-    for match in PLAIN.finditer(tail):
+    for match in plain.finditer(tail):
         line = base + tail.count(b"\n", 0, match.start()) + 1
-        step_no = int(tail[match.start() + 12:tail.index(b":", match.start())])
+        step_no = int(tail[match.start() + len(header) + 1:tail.index(b":", match.start())])
         total, loss, balance = (float(v) for v in match.groups())
         steps.append(GradientStep(line=line, step=step_no, total=total, loss=loss, balance=balance,
                                   balance_flag="OK", **_components(match.group(0))))
@@ -205,16 +206,16 @@ def _components(block: bytes) -> dict[str, float]:
 
 
 def parse_bytes(handle: BinaryIO, first: bytes, name: str, stats: SourceStats, path: str | None = None,
-                skip: int = 0) -> Log:
+                skip: int = 0, grammar: Grammar = GRAMMAR) -> Log:
     """Parse a stream whose first chunk (`first`, without the `skip` bytes of a BOM) was already read.
 
     For a large regular file (`path`) a helper process does the stateless
-    work ahead (`prescan`).
+    work ahead (`prescan`), looking for what the grammar's scan says.
     """
-    parser = FastParser(name, stats)
-    helper = None if path is None else Helper.start(path, len(first) + skip, skip)
+    parser = FastParser(name, stats, grammar)
+    helper = None if path is None else Helper.start(path, len(first) + skip, skip, grammar.scan)
     try:
-        for buf, forced in buffers(handle, first):
+        for buf, forced in buffers(handle, first, grammar.scan):
             parser.feed(buf, None if helper is None else helper.answer(buf))
             if forced:
                 parser.lineno -= 1  # the newline was added, not read
@@ -225,4 +226,5 @@ def parse_bytes(handle: BinaryIO, first: bytes, name: str, stats: SourceStats, p
         stats.notes.append(f"did the helper's work in-process: {helper.failure}")
     stats.physical_lines = parser.lineno
     stats.note_bad_bytes()
+    note_cut_lines(stats)
     return parser.finish()

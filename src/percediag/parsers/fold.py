@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING
 
 from percediag.model import FoldHeader
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import to_int
 
 if TYPE_CHECKING:
     from percediag.parsers.builder import Builder
 
 MARKER = r"FOLD \d{1,4}/\d{1,4}"
-# The header is the whole line: the marker alone also matches inside other text.
-WHOLE_LINE = re.compile(r"^\s*FOLD \d{1,4}/\d{1,4}\s*$")
 
 _HEADER = re.compile(r"FOLD (\d{1,4})/(\d{1,4})")
 _RULE = re.compile(r"^\s*={10,}\s*$")
@@ -64,3 +63,7 @@ class FoldHeaderBlock(Block):
 
     def finish(self, builder: Builder) -> None:
         builder.add_fold_header(self.record)
+
+
+# The header is the whole line: the marker alone also matches inside other text.
+KIND = Kind(name="fold", marker=MARKER, scan=(rb"FOLD \d{1,4}/",), block=FoldHeaderBlock, fills_line=True)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import IndexStats
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 
 if TYPE_CHECKING:
     from percediag.parsers.builder import Builder
@@ -56,3 +57,6 @@ class IndexStatsBlock(Block):
         if not self.closed_cleanly:
             builder.warn(self.record.line, "index statistics ended without their closing rule (truncated?)")
         builder.add_index_stats(self.record)
+
+
+KIND = Kind(name="indexstats", marker=MARKER, scan=(rb"INDEX STATISTICS",), block=IndexStatsBlock)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from percediag.model import IssueList, StageIssue
 from percediag.parsers.block import Block, Feed
 from percediag.parsers.diagnostics import STAGES
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -74,3 +75,6 @@ class IssueListBlock(Block):
         if not self.closed_cleanly:
             builder.warn(self.record.line, "issue list ended without its closing rule (truncated?)")
         builder.add_issue_list(self.record)
+
+
+KIND = Kind(name="issues", marker=MARKER, scan=(rb"ISSUES? DETECTED\]",), block=IssueListBlock)

@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from percediag.model import ModelSummary, StopEvent
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -48,3 +49,10 @@ def handle(lineno: int, text: str, builder: Builder) -> None:
             builder.add_model_summary(ModelSummary(line=lineno, total_params=total, text=text.strip()))
     elif match := _CV.search(text):
         builder.start_cross_validation(lineno, int(match.group(1)))
+
+
+KIND = Kind(
+    name="lightning", marker=MARKER,
+    scan=(rb"Trainer", rb"Interrupt", rb"Total params", rb"CROSS-VALIDATION"),
+    handle=handle,
+)

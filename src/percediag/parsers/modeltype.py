@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import ModelType
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 
 if TYPE_CHECKING:
     from percediag.parsers.builder import Builder
@@ -56,3 +57,6 @@ class ModelTypesBlock(Block):
             builder.add_model_type(ModelType(line=self.start_line, name=self.name, where="training header"))
         elif not self.header:
             builder.add_model_table(self.start_line, self.table)
+
+
+KIND = Kind(name="modeltype", marker=MARKER, scan=(rb"PHASE \d{1,2} MODEL", rb"TRAINING: \w"), block=ModelTypesBlock)

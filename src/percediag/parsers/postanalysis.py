@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from percediag.model import DimensionRow, PostAnalysis, SliceStat, TrainerTag
 from percediag.parsers import slices
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -150,3 +151,6 @@ class PostAnalysisBlock(Block):
         for stat in self.slices:
             builder.add_slices(stat)
         builder.add_post_analysis(self.record)
+
+
+KIND = Kind(name="postanalysis", marker=MARKER, scan=(rb"POST-TRAINING ANALYSIS",), block=PostAnalysisBlock)

@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from percediag.model import SliceStat
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -40,3 +41,6 @@ def handle(lineno: int, text: str, builder: Builder) -> None:
     if record is None:
         return  # trainers before Round 8 print `KFold Dataset: fold=1, mode=train, samples=712`, no slices
     builder.add_slices(record)
+
+
+KIND = Kind(name="slices", marker=MARKER, scan=(rb"Fold Dataset:", rb"\[Slice\] Epoch"), handle=handle)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import DimensionScore, FoldSummary
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -88,3 +89,6 @@ class SummaryBlock(Block):
 
     def finish(self, builder: Builder) -> None:
         builder.add_summary(self.record)
+
+
+KIND = Kind(name="summary", marker=MARKER, scan=(rb"FOLD \d{1,4} SUMMARY",), block=SummaryBlock)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import TestResults
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 from percediag.parsers.tables import parse_fold_row
 
@@ -61,3 +62,6 @@ class TestSetBlock(Block):
 
     def finish(self, builder: Builder) -> None:
         builder.add_test(self.record)
+
+
+KIND = Kind(name="testset", marker=MARKER, scan=(rb"TEST SET EVALUATION",), block=TestSetBlock)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import CrashInfo
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 
 if TYPE_CHECKING:
     from percediag.parsers.builder import Builder
@@ -71,3 +72,6 @@ class TracebackBlock(Block):
         if self.record.exception is None:
             builder.warn(self.record.line, "traceback without an exception line (log truncated?)")
         builder.add_crash(self.record)
+
+
+KIND = Kind(name="traceback", marker=MARKER, scan=(rb"Traceback \(most recent",), block=TracebackBlock)

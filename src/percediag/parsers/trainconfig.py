@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from percediag.model import TrainingConfig
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 
 if TYPE_CHECKING:
     from percediag.parsers.builder import Builder
@@ -54,3 +55,6 @@ class ConfigBlock(Block):
 
     def finish(self, builder: Builder) -> None:
         builder.add_config(self.record)
+
+
+KIND = Kind(name="config", marker=MARKER, scan=(rb"TRAINING CONFIGURATION",), block=ConfigBlock)

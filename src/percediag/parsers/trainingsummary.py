@@ -21,6 +21,7 @@ import re
 from typing import TYPE_CHECKING
 
 from percediag.parsers.block import Block, Feed
+from percediag.parsers.grammar import Kind
 from percediag.parsers.numbers import NUM, to_float
 
 if TYPE_CHECKING:
@@ -59,3 +60,10 @@ class TrainingSummaryBlock(Block):
             builder.add_fold_best(self.start_line, self.best.group(1), to_float(self.best.group(2)))
         elif self.complete:
             builder.add_training_complete(self.start_line, self.stats)
+
+
+KIND = Kind(
+    name="trainingsummary", marker=MARKER,
+    scan=(rb"Fold \d{1,4} Best Val", rb"TRAINING COMPLETE"),
+    block=TrainingSummaryBlock,
+)

@@ -15,7 +15,7 @@ from rich.console import Console, Group
 from rich.text import Text
 
 from percediag.compare.diff import Change, Diff
-from percediag.compare.history import COLUMNS, History
+from percediag.compare.history import History, columns
 from percediag.report.sanitize import clean_model, markdown_code, markdown_text
 from percediag.report.text import STATUS_STYLE, STATUS_WORD, grid, print_parts
 
@@ -101,17 +101,19 @@ def diff_markdown(d: Diff) -> str:
 
 def history_table(h: History) -> Group:
     h = clean_model(h)
+    shown = columns()
     rows = []
     for row in h.rows():
         status = row["status"].lower()
-        rows.append([Text(row[c]) for c in COLUMNS[:-1]] + [Text(row["status"], style=STATUS_STYLE.get(status, ""))])
-    return grid(rows, title="Experiment history", header=list(COLUMNS))
+        rows.append([Text(row[c]) for c in shown[:-1]] + [Text(row["status"], style=STATUS_STYLE.get(status, ""))])
+    return grid(rows, title="Experiment history", header=list(shown))
 
 
 def history_markdown(h: History) -> str:
     h = clean_model(h)
-    out = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    out += ["| " + " | ".join(markdown_text(row[c]) for c in COLUMNS) + " |" for row in h.rows()]
+    shown = columns()
+    out = ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
+    out += ["| " + " | ".join(markdown_text(row[c]) for c in shown) + " |" for row in h.rows()]
     return "\n".join(out) + "\n"
 
 

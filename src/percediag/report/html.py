@@ -33,10 +33,13 @@ import re
 from collections import defaultdict
 
 from percediag.findings import CATEGORY_ORDER, STATUS_ORDER, Finding
+from percediag.metrics import epoch_after
 from percediag.model import Fold
 from percediag.report.model import Report
 from percediag.report.sanitize import clean, clean_model
 from percediag.report.svg import INK, MUTED, STATUS_COLOURS, Plot, esc, fold_style, padded
+from percediag.report.values import finding_value, number
+from percediag.roundtable import dimension_count, display
 
 STATUS_WORD = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "missing": "MISS"}
 ACTIVATION_RULES = (
@@ -113,30 +116,11 @@ def finding_anchor(prefix: str, finding: Finding) -> str:
 
 
 def _num(value: float | None, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if not math.isfinite(value):
-        return str(value)
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if value != 0 and abs(value) < 1e-3:
-        return f"{value:.1e}"
-    return f"{value:.{digits}f}"
+    return "-" if value is None else number(value, f".{digits}f")
 
 
 def _value(finding: Finding) -> str:
-    value = finding.value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return _num(value, 4)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+    return finding_value(finding.value, ".4f")
 
 
 def _lines(report: Report, lines: list[int], limit: int = 6) -> str:
@@ -160,6 +144,12 @@ def band_of(expected: str | None) -> tuple[float | None, float | None] | None:
     if match := _AT_MOST.match(expected):
         return None, float(match.group(1))
     return None
+
+
+def r2_range(values: list[float]) -> tuple[float, float]:
+    """An R2 axis: at least configs/display.yaml's floor..ceiling, widened to the values, clamped."""
+    axis = display().r2_axis
+    return max(min(values + [axis.floor]), axis.lowest), min(max(values + [axis.ceiling]), axis.highest)
 
 
 def _finite(values) -> list[float]:
@@ -324,9 +314,7 @@ class _View:
         extra = [v for fc in forecasts.values() if fc.interval for v in fc.interval]
         extra += [v for v, _, _ in baselines] + [v for v in milestones.values() if v is not None] + list(sota or ())
         finite = _finite(values + extra)
-        y_lo = max(min(finite + [0.0]), -1.0)
-        y_hi = min(max(finite + [0.4]), 1.0)
-        y_lo, y_hi = padded(y_lo, y_hi, 0.04)
+        y_lo, y_hi = padded(*r2_range(finite), 0.04)
         x_hi = max([len(f.epochs) for f in folds] + [e.epoch + 1 for f in folds for e in f.epochs]
                    + [fc.horizon or 0 for fc in forecasts.values() if fc.projected is not None] + list(milestones))
         plot = Plot(plot_id, "Validation R2 per completed epoch, every fold", (0, x_hi + 0.5), (y_lo, y_hi),
@@ -356,7 +344,7 @@ class _View:
             plot.legend(_fold_name(fold.fold), colour, dash=dash)
             for epoch in milestones:
                 finding = self.by_rule.get(f"progression.epoch_{epoch}", {}).get(fold.fold)
-                hit = next((e for e in fold.epochs if e.epoch == epoch - 1), None)
+                hit = epoch_after(fold, epoch)
                 if hit is None or hit.val_r2 is None or not math.isfinite(hit.val_r2) or finding is None:
                     continue
                 plot.marker(epoch, hit.val_r2, f"{_fold_name(fold.fold)} at epoch {epoch}: R2 {hit.val_r2:+.4f}, "
@@ -595,7 +583,7 @@ class _View:
             return ""
         parts = []
         if view.collapsed:
-            total = view.total_dims or 19
+            total = view.total_dims or dimension_count()
             parts.append("collapsed at the end of training: " + ", ".join(f"fold {k}: {v}/{total}" for k, v in view.collapsed.items()))
         if view.worst_everywhere:
             parts.append("in the bottom five of every fold: " + ", ".join(view.worst_everywhere))
@@ -715,7 +703,7 @@ def overlay_plot(plot_id: str, old: Report, new: Report) -> str:
     sota = new_view.sota()
     baselines = new_view.baselines()
     extra = [v for v, _, _ in baselines] + list(sota or ())
-    y_lo, y_hi = padded(max(min(values + extra + [0.0]), -1.0), min(max(values + extra + [0.4]), 1.0), 0.04)
+    y_lo, y_hi = padded(*r2_range(values + extra), 0.04)
     x_hi = max(e.epoch + 1 for view, *_ in runs for f in view.folds for e in f.epochs)
     plot = Plot(plot_id, "Validation R2 per completed epoch: old (dashed) and new (solid)", (0, x_hi + 0.5), (y_lo, y_hi),
                 x_label="completed epochs", y_label="validation R2", width=1000, height=400, x_integer=True,
@@ -764,8 +752,10 @@ def diff_html(d, old: Report, new: Report) -> str:
 
 def history_html(h) -> str:
     """`percediag history -f html`: best R2 and cross-validation mean per run as a plot, then the table."""
-    from percediag.compare.history import COLUMNS
+    from percediag.compare.history import columns
     from percediag.compare.summary import round_label
+
+    COLUMNS = columns()
 
     h = clean_model(h)
     body = ["<h1>percediag history</h1>"]
@@ -773,7 +763,7 @@ def history_html(h) -> str:
     values = _finite([v for s in runs for v in (s.best_r2, s.cv_mean)])
     if runs and values:
         n = len(runs)
-        y_lo, y_hi = padded(max(min(values + [0.0]), -1.0), min(max(values + [0.4]), 1.0), 0.05)
+        y_lo, y_hi = padded(*r2_range(values), 0.05)
         plot = Plot("pdghist-r2", "Best R2 and cross-validation mean per run", (-0.5, n - 0.5), (y_lo, y_hi),
                     x_label="run (in the table's order)", y_label="R2", width=1000, height=340,
                     x_ticks=[(float(i), f"{s.name} ({round_label(s)})") for i, s in enumerate(runs)],

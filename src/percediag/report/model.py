@@ -1,8 +1,14 @@
-"""The Report: everything `percediag check` concludes about one run of one log."""
+"""The Report: everything `percediag check` concludes about one run of one log.
+
+Data only: the renderers import this model, so it renders nothing itself. The Report that shows
+itself in a notebook and as text (`percediag.check` returns it) is `report.shown.ShownReport`.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field, PrivateAttr
 
 from percediag.diagnose.assessment import Answer
 from percediag.diagnose.causes import CauseScore
@@ -13,6 +19,9 @@ from percediag.findings import Finding
 from percediag.model import SCHEMA_VERSION, EventRef, ParseWarning, Run
 from percediag.settings import HistoryRound
 from percediag.trajectory import Forecast
+
+if TYPE_CHECKING:
+    from percediag.rules.registry import Catalogue
 
 
 class RunRef(BaseModel):
@@ -57,6 +66,18 @@ class Report(BaseModel):
                     "-> the file and step, for every such line the report cites (`locations` shows it as 'FILE:step N')",
     )
     records: Run
+    # The rules of the settings that judged the run (their ids, severities, documentation): not data of
+    # the report, but what a renderer describing the rules (SARIF) needs. The pipeline attaches it.
+    _rules: Catalogue | None = PrivateAttr(default=None)
+
+    @property
+    def rules(self) -> Catalogue:
+        if self._rules is None:
+            raise ValueError("a report not made by the pipeline carries no rule catalogue")
+        return self._rules
+
+    def attach_rules(self, catalogue: Catalogue) -> None:
+        self._rules = catalogue
 
     def failed(self, level: str = "fail") -> bool:
         """Does this report fail a gate at `level` (fail, warn, never)?"""
@@ -65,17 +86,6 @@ class Report(BaseModel):
         if level == "warn":
             return self.status in ("warn", "fail")
         return self.status == "fail"
-
-    def _repr_html_(self) -> str:
-        """Jupyter: the HTML report's plots and tables, its CSS scoped to the output (`.pdg`)."""
-        from percediag.report.html import fragment
-
-        return fragment(self)
-
-    def __str__(self) -> str:
-        from percediag.report.text import render_plain
-
-        return render_plain(self)
 
 
 class ReportSet(BaseModel):

@@ -5,7 +5,9 @@ folder with `uriBaseId` `%SRCROOT%` when the log lies under it, else an
 absolute `file:` URI) and the evidence line (`region.startLine`); a
 notebook's cell and line are added to the message. Levels follow status:
 fail -> error, warn -> warning, missing -> note; each rule's
-`defaultConfiguration.level` is its severity in the profile.
+`defaultConfiguration.level` is its severity in the configuration that
+judged the run (profile, configuration file, `--set`): the rules and their
+severities are the report's rule catalogue (`Report.rules`), not rebuilt here.
 The run's `properties` hold the profile, the status and `configFiles`, the
 configuration files that shaped the report. Every string is cleaned of
 controls first (`sanitize`); the rule documentation keeps its line breaks.
@@ -15,43 +17,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from percediag import __version__
 from percediag.report.model import Report
 from percediag.report.sanitize import clean, clean_model
+from percediag.version import __version__
+
+if TYPE_CHECKING:
+    from percediag.rules.registry import Entry
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"fail": "error", "warn": "warning", "missing": "note"}
 SRCROOT = "%SRCROOT%"
 
 
-def _severity(settings, rule_id: str) -> str:
-    """The rule's severity in the profile (`fail` or `warn`); a baseline has its own."""
-    from percediag.rules import registry
-
-    if rule_id.startswith("baseline.") and rule_id.split(".", 1)[1] in settings.baselines:
-        return settings.baselines[rule_id.split(".", 1)[1]].severity
-    module = registry.module_for(rule_id)
-    try:
-        return settings.rule(module.ID if module else rule_id).severity
-    except Exception:  # a rule the profile does not configure
-        return "fail"
-
-
-def _rule_descriptor(rule_id: str, severity: str = "fail") -> dict:
-    from percediag.rules import registry
-
-    module = registry.module_for(rule_id)
-    doc = (module.__doc__ or rule_id).strip() if module else rule_id
+def _rule_descriptor(entry: Entry) -> dict:
+    doc = entry.rule.doc
     first = clean(doc.split("\n\n")[0])
     return {
-        "id": rule_id,
-        "name": rule_id.replace(".", "_"),
+        "id": entry.id,
+        "name": entry.id.replace(".", "_"),
         "shortDescription": {"text": first},
         "fullDescription": {"text": clean(doc, multiline=True)},
-        "help": {"text": f"percediag explain {rule_id}"},
-        "defaultConfiguration": {"level": LEVELS.get(severity, "error")},
+        "help": {"text": f"percediag explain {entry.id}"},
+        "defaultConfiguration": {"level": LEVELS[entry.severity]},
     }
 
 
@@ -77,15 +67,12 @@ def _srcroot() -> dict:
 
 
 def render(reports: list[Report]) -> str:
-    from percediag.rules import registry
-    from percediag.settings import build_settings
-
     runs = []
-    for report in map(clean_model, reports):
-        settings = build_settings(report.profile)
-        rule_ids = registry.rule_ids(settings)
-        rule_ids += [f.rule for f in report.findings if f.rule not in rule_ids]
-        index = {rule: i for i, rule in enumerate(rule_ids)}
+    for report in reports:
+        # Every id a finding can carry is in the catalogue: the engine refuses any other.
+        entries = report.rules.entries
+        report = clean_model(report)
+        index = {entry.id: i for i, entry in enumerate(entries)}
         results = []
         for finding in report.findings:
             if finding.status not in LEVELS:
@@ -108,7 +95,7 @@ def render(reports: list[Report]) -> str:
             })
         runs.append({
             "tool": {"driver": {"name": "percediag", "version": __version__, "semanticVersion": __version__,
-                                "rules": [_rule_descriptor(rule, _severity(settings, rule)) for rule in rule_ids]}},
+                                "rules": [_rule_descriptor(entry) for entry in entries]}},
             "originalUriBaseIds": _srcroot(),
             "results": results,
             "properties": {"profile": report.profile, "status": report.status, "configFiles": report.config_files},

@@ -31,6 +31,8 @@ from rich.text import Text
 from percediag.findings import CATEGORY_ORDER, STATUS_ORDER, Finding
 from percediag.report.model import Report
 from percediag.report.sanitize import clean_model
+from percediag.report.values import finding_value
+from percediag.roundtable import dimension_count, display
 from percediag.trajectory import mark_milestones
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "missing": "magenta"}
@@ -84,22 +86,7 @@ def print_parts(console: Console, parts: list) -> None:
 
 
 def _value(finding: Finding) -> str:
-    value = finding.value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if abs(value) >= 100:
-            return f"{value:,.0f}"
-        if abs(value) >= 1e-3 or value == 0:
-            return f"{value:.4g}"
-        return f"{value:.1e}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+    return finding_value(finding.value, ".4g")
 
 
 def _fold_label(fold: int | None) -> str:
@@ -205,7 +192,9 @@ def _progression(report: Report) -> Group | None:
         return None
     milestones = milestone_epochs(report)
     marks = ", ".join(map(str, milestones))
-    title = "R2 trajectory by fold (curve: val R2 per epoch, scaled 0 to 0.4" + (f"; | after epochs {marks})" if marks else ")")
+    axis = display().r2_axis
+    title = (f"R2 trajectory by fold (curve: val R2 per epoch, scaled {axis.floor:g} to {axis.ceiling:g}"
+             + (f"; | after epochs {marks})" if marks else ")"))
     target_key = next((k for fc in report.forecast for k in fc.epochs_to if k.startswith("target")), None)
     rows: list[list[Cell]] = []
     for fc in report.forecast:
@@ -252,7 +241,7 @@ def _dimensions(report: Report) -> Group | None:
     else:
         lines.append(Text("  negative R2: none listed"))
     if view.collapsed:
-        total = view.total_dims or 19
+        total = view.total_dims or dimension_count()
         lines.append(Text("  collapsed at the end of training: " + ", ".join(f"fold {k}: {v}/{total}" for k, v in view.collapsed.items())))
     if view.worst_everywhere:
         lines.append(Text("  in the bottom five of every fold: " + ", ".join(view.worst_everywhere)))

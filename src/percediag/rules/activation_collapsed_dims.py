@@ -17,39 +17,35 @@ fails: 19 of 19 collapsed, expected at most 0.
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import Run
-from percediag.rules.base import (
-    disagreement,
-    per_fold,
-    range_status,
-    tag_for,
-    with_disagreement,
-)
-from percediag.settings import RangeOptions, Settings
+from percediag.roundtable import dimension_count
+from percediag.rules.base import disagreement, per_fold, range_status, tag_for, with_disagreement
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "activation.collapsed_dims"
-CATEGORY = "activation"
-ORDER = 4
 Options = RangeOptions
 
 
-def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
+def check(run: Run, options: RangeOptions, settings: Settings) -> list[Verdict]:
     findings = []
     expected = f"at most {options.max:g}" if options.max is not None else options.describe()
     for fold_id, act in per_fold(run, "activation"):
         if act is None or act.collapsed_dims is None:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                     lines=[act.line] if act else [],
                                     message="collapsed dimension count not reported" if act else "no activation check in this fold"))
             continue
-        count, total = act.collapsed_dims, act.total_dims or 19
+        count, total = act.collapsed_dims, act.total_dims or dimension_count()
         status = range_status(float(count), options)
         tag = disagreement(tag_for(act, "collapsed_dims"), status)
         threshold = f" (std < {act.collapse_threshold:g})" if act.collapse_threshold is not None else ""
         message = f"{count}/{total} dimensions collapsed{threshold}"
         if status != "pass":
             message += f", expected {expected}: {options.reason}"
-        findings.append(Finding(rule=ID, category=CATEGORY, status=status, fold=fold_id, value=count, expected=expected,
+        findings.append(Verdict(status=status, fold=fold_id, value=count, expected=expected,
                                 lines=[act.lines["collapsed_dims"]], message=with_disagreement(message, tag), trainer_tag=tag))
     return findings
+
+
+SPEC = RuleSpec(id="activation.collapsed_dims", category="activation", order=4, options=Options, check=check)

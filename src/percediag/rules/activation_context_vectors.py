@@ -17,30 +17,31 @@ passes.
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import Run
 from percediag.rules.base import per_fold
-from percediag.settings import RuleOptions, Settings
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "activation.context_vectors"
-CATEGORY = "activation"
-ORDER = 5
 Options = RuleOptions
 
 
-def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
+def check(run: Run, options: RuleOptions, settings: Settings) -> list[Verdict]:
     findings = []
     for fold_id, act in per_fold(run, "activation"):
         if act is None or act.context_vectors is None:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected="present",
+            findings.append(Verdict(status="missing", fold=fold_id, expected="present",
                                     lines=[act.line] if act else [],
                                     message="context vector line not reported" if act else "no activation check in this fold"))
             continue
         line = act.lines["context_vectors"]
         if act.context_vectors:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="pass", fold=fold_id, value="present",
+            findings.append(Verdict(status="pass", fold=fold_id, value="present",
                                     expected="present", lines=[line], message="context vectors present"))
         else:
-            findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id, value="absent",
+            findings.append(Verdict(status=SEVERITY, fold=fold_id, value="absent",
                                     expected="present", lines=[line], message=f"no context vectors found: {options.reason}"))
     return findings
+
+
+SPEC = RuleSpec(id="activation.context_vectors", category="activation", order=5, options=Options, check=check)

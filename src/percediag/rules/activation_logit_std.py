@@ -20,14 +20,12 @@ fails: logits std 0.031 below 0.5-1.5.
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import ActivationCheck, Run
 from percediag.rules.base import activation_range_rule
-from percediag.settings import RangeOptions, Settings
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "activation.logit_std"
-CATEGORY = "activation"
-ORDER = 1
 Options = RangeOptions
 
 
@@ -36,6 +34,9 @@ def _value(check: ActivationCheck) -> tuple[float | None, list[int], str]:
     return check.logit_std, [line], ""
 
 
-def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
-    return activation_range_rule(run, options, rule_id=ID, label="logits std", subject="logit_std",
+def check(run: Run, options: RangeOptions, settings: Settings) -> list[Verdict]:
+    return activation_range_rule(run, options, label="logits std", subject="logit_std",
                                  value_of=_value, missing_hint="the trainer prints Logits only when the model exposes them")
+
+
+SPEC = RuleSpec(id="activation.logit_std", category="activation", order=1, options=Options, check=check)

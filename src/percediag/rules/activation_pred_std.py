@@ -18,14 +18,12 @@ fails: prediction std 0.054 below 0.10-0.15.
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import ActivationCheck, Run
 from percediag.rules.base import activation_range_rule
-from percediag.settings import RangeOptions, Settings
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "activation.pred_std"
-CATEGORY = "activation"
-ORDER = 2
 Options = RangeOptions
 
 
@@ -33,6 +31,9 @@ def _value(check: ActivationCheck) -> tuple[float | None, list[int], str]:
     return check.pred_std, [check.lines.get("pred_std", check.line)], ""
 
 
-def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
-    return activation_range_rule(run, options, rule_id=ID, label="prediction std", subject="pred_std",
+def check(run: Run, options: RangeOptions, settings: Settings) -> list[Verdict]:
+    return activation_range_rule(run, options, label="prediction std", subject="pred_std",
                                  value_of=_value, missing_hint="no Predictions line with a std")
+
+
+SPEC = RuleSpec(id="activation.pred_std", category="activation", order=2, options=Options, check=check)

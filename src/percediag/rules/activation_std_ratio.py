@@ -18,28 +18,25 @@ fails: ratio 0.450 below 0.8-1.5.
 
 from __future__ import annotations
 
-from percediag.findings import Finding
+from percediag.metrics import std_ratio
 from percediag.model import ActivationCheck, Run
 from percediag.rules.base import activation_range_rule
-from percediag.settings import RangeOptions, Settings
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "activation.std_ratio"
-CATEGORY = "activation"
-ORDER = 3
 Options = RangeOptions
 
 
 def measure(check: ActivationCheck) -> tuple[float | None, list[int], str]:
-    """The ratio (printed, else recomputed from the two stds), its lines, and how it was obtained."""
-    if check.std_ratio is not None:
-        return check.std_ratio, [check.lines["std_ratio"]], ""
-    if check.pred_std is not None and check.target_std:
-        ratio = check.pred_std / check.target_std
-        lines = sorted({check.lines["pred_std"], check.lines["target_std"]})
-        return ratio, lines, f" (recomputed as {check.pred_std:g}/{check.target_std:g})"
-    return None, [check.line], ""
+    """The ratio (metrics.std_ratio), its lines, and how it was obtained, for the message."""
+    ratio, lines, recomputed = std_ratio(check)
+    return ratio, lines, f" (recomputed as {check.pred_std:g}/{check.target_std:g})" if recomputed else ""
 
 
-def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
-    return activation_range_rule(run, options, rule_id=ID, label="pred/target std ratio", subject="std_ratio",
+def check(run: Run, options: RangeOptions, settings: Settings) -> list[Verdict]:
+    return activation_range_rule(run, options, label="pred/target std ratio", subject="std_ratio",
                                  value_of=measure, missing_hint="no ratio line and no prediction and target stds")
+
+
+SPEC = RuleSpec(id="activation.std_ratio", category="activation", order=3, options=Options, check=check)

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from percediag.findings import Finding
+from percediag.metrics import learning_rate
 from percediag.model import Run
-from percediag.parsers.numbers import to_float
-from percediag.settings import RuleOptions, Settings
-
-ID = "architecture.learning_rate"
-CATEGORY = "architecture"
-ORDER = 3
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -35,36 +32,22 @@ class Options(RuleOptions):
     rel_tolerance: float = Field(default=0.01, ge=0)
 
 
-def observed(run: Run) -> tuple[float, int, str] | None:
-    if run.config is not None and "learning_rate" in run.config.values:
-        try:
-            value = to_float(run.config.values["learning_rate"].split()[0])
-        except ValueError:
-            value = None
-        if value is not None:
-            return value, run.config.lines["learning_rate"], "training configuration"
-    for fold in run.folds:
-        if fold.activation is not None and fold.activation.learning_rate is not None:
-            return fold.activation.learning_rate, fold.activation.lines["learning_rate"], "activation check"
-    for fold in run.folds:
-        for epoch in fold.epochs:
-            if epoch.lr is not None:
-                return epoch.lr, epoch.line, "first epoch line"
-    return None
-
-
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     expected = f"{options.expected:.2e}" if options.expected is not None else "reported"
-    seen = observed(run)
+    seen = learning_rate(run)
     if seen is None:
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
+        return [Verdict(status="missing", expected=expected,
                         message="no learning rate in the configuration, activation check or epoch lines")]
     value, line, where = seen
     if options.expected is None:
-        return [Finding(rule=ID, category=CATEGORY, status="pass", value=value, expected=expected, lines=[line],
+        return [Verdict(status="pass", value=value, expected=expected, lines=[line],
                         message=f"learning rate {value:.2e} ({where})")]
     if abs(value - options.expected) <= options.rel_tolerance * abs(options.expected):
-        return [Finding(rule=ID, category=CATEGORY, status="pass", value=value, expected=expected, lines=[line],
+        return [Verdict(status="pass", value=value, expected=expected, lines=[line],
                         message=f"learning rate {value:.2e} as expected ({where})")]
-    return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=value, expected=expected, lines=[line],
+    return [Verdict(status=SEVERITY, value=value, expected=expected, lines=[line],
                     message=f"learning rate {value:.2e} ({where}), expected {expected}: {options.reason}")]
+
+
+SPEC = RuleSpec(id="architecture.learning_rate", category="architecture", order=3, options=Options, check=check,
+                round_specific=True)

@@ -28,14 +28,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from percediag.findings import Finding
+from percediag.metrics import param_counts
 from percediag.model import Run
 from percediag.rules.base import HAN_TYPES, model_name
-from percediag.settings import RuleOptions, Settings
-
-ID = "architecture.param_count"
-CATEGORY = "architecture"
-ORDER = 2
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class ModelCount(BaseModel):
@@ -65,30 +63,19 @@ class Options(RuleOptions):
         return self
 
 
-def reported_counts(run: Run) -> list[tuple[int, int]]:
-    """(count, line) for every exact parameter count the run printed."""
-    counts = []
-    for fold in run.folds:
-        if fold.activation is not None and fold.activation.param_count is not None:
-            counts.append((fold.activation.param_count, fold.activation.lines["param_count"]))
-        if fold.header is not None and fold.header.param_count is not None:
-            counts.append((fold.header.param_count, fold.header.lines["param_count"]))
-    return counts
-
-
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     model = model_name(run)
     if model is not None and model not in HAN_TYPES:
         # The profile's counts are the full HAN's: another model is judged by its own recorded count, or not at all.
         recorded = options.models.get(model)
         if recorded is None:
-            return [Finding(rule=ID, category=CATEGORY, status="missing", expected=f"a recorded count for model {model}",
+            return [Verdict(status="missing", expected=f"a recorded count for model {model}",
                             message=f"the run trained model {model}; the profile records no parameter count for it "
                                     "(its counts are the full HAN's), so none is compared")]
         options = options.model_copy(update={"expected": recorded.expected, "tolerance": recorded.tolerance,
                                              "previous": None, "expected_delta": None,
                                              "reason": recorded.reason or options.reason})
-    counts = reported_counts(run)
+    counts = param_counts(run)
     approximate = False
     if not counts and run.model_summary is not None and run.model_summary.total_params:
         counts = [(int(run.model_summary.total_params), run.model_summary.line)]
@@ -100,12 +87,12 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         expected_parts.append(f"{options.expected_delta:+,} +/- {options.delta_tolerance:,} vs {options.previous_label} ({options.previous:,})")
     expected = "; ".join(expected_parts) or "reported"
     if not counts:
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
+        return [Verdict(status="missing", expected=expected,
                         message="no parameter count in the log (placeholders such as ~X,XXX,XXX do not count)")]
     values = sorted({c for c, _ in counts})
     lines = sorted({line for _, line in counts})
     if len(values) > 1:
-        return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=values, expected=expected, lines=lines,
+        return [Verdict(status=SEVERITY, value=values, expected=expected, lines=lines,
                         message=f"the log prints different parameter counts: {', '.join(f'{v:,}' for v in values)}")]
     count = values[0]
     shown = f"~{count:,} (Lightning summary, rounded)" if approximate else f"{count:,}"
@@ -119,10 +106,14 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         else:
             shown += f" ({delta:+,} vs {options.previous_label})"
     if approximate and (options.expected is not None or options.previous is not None):
-        return [Finding(rule=ID, category=CATEGORY, status="missing", value=count, expected=expected, lines=lines,
+        return [Verdict(status="missing", value=count, expected=expected, lines=lines,
                         message=f"only Lightning's rounded total ({shown}) is printed; too coarse to compare")]
     if problems:
-        return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=count, expected=expected, lines=lines,
+        return [Verdict(status=SEVERITY, value=count, expected=expected, lines=lines,
                         message=f"{count:,} parameters: {'; '.join(problems)}: {options.reason}")]
-    return [Finding(rule=ID, category=CATEGORY, status="pass", value=count, expected=expected, lines=lines,
+    return [Verdict(status="pass", value=count, expected=expected, lines=lines,
                     message=f"{shown} parameters")]
+
+
+SPEC = RuleSpec(id="architecture.param_count", category="architecture", order=2, options=Options, check=check,
+                round_specific=True)

@@ -46,16 +46,12 @@ from typing import NamedTuple
 
 from pydantic import Field
 
-from percediag.findings import Finding
+from percediag.metrics import param_count
 from percediag.model import Run
 from percediag.roundtable import round_table
-from percediag.rules.architecture_param_count import reported_counts
-from percediag.settings import RuleOptions, Settings
-
-ID = "architecture.param_delta"
-CATEGORY = "architecture"
-ORDER = 4
-NEEDS_BASELINE = True
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -65,14 +61,6 @@ class Options(RuleOptions):
     tolerance: int = Field(default=0, ge=0, description="around a user's expected_delta")
     table_tolerance: int = Field(default=0, ge=0, description="around the round table's delta (and 0 for one round)")
     reasons: dict[str, str] = Field(default_factory=dict, description="why each threshold has its value")
-
-
-def _count(run: Run) -> tuple[int, list[int]] | None:
-    counts = reported_counts(run)
-    values = sorted({c for c, _ in counts})
-    if len(values) != 1:
-        return None
-    return values[0], sorted({line for _, line in counts})
 
 
 def _round(run: Run) -> int | None:
@@ -85,7 +73,7 @@ def _name(number: int | None) -> str:
 
 def user_origin(settings: Settings, key: str) -> str | None:
     """Where the user set this option (config file or --set); None when unset or from a bundled profile."""
-    origin = settings.origins.get(f"rules.{ID}.{key}")
+    origin = settings.origins.get(f"rules.{SPEC.id}.{key}")
     if origin is None or origin.startswith("profile "):
         return None
     return origin
@@ -128,29 +116,33 @@ def expectation(run: Run, baseline: Run, options: Options, settings: Settings) -
     return Expectation(None, 0, f"{pair}: not judged", why)
 
 
-def check(run: Run, options: Options, settings: Settings, baseline: Run) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings, baseline: Run) -> list[Verdict]:
     pair = f"{_name(_round(baseline))} -> {_name(_round(run))}"
     wanted = expectation(run, baseline, options, settings)
     if wanted.delta is None:
         expected = f"reported ({wanted.label})"
     else:
         expected = f"{wanted.delta:+,} +/- {wanted.tolerance:,} ({wanted.label})"
-    new, old = _count(run), _count(baseline)
+    new, old = param_count(run), param_count(baseline)
     if new is None or old is None:
         which = "this log" if new is None else "the baseline"
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
+        return [Verdict(status="missing", expected=expected,
                         message=f"{pair}: {which} prints no single exact parameter count")]
     delta = new[0] - old[0]
     text = f"{pair}: {delta:+,} ({old[0]:,} -> {new[0]:,})"
     if wanted.delta is None:
-        return [Finding(rule=ID, category=CATEGORY, status="missing", value=delta, expected=expected, lines=new[1],
-                        message=f"{text}, not judged: {wanted.source}; set rules.{ID}.expected_delta to judge it")]
+        return [Verdict(status="missing", value=delta, expected=expected, lines=new[1],
+                        message=f"{text}, not judged: {wanted.source}; set rules.{SPEC.id}.expected_delta to judge it")]
     ignored = ""
     if options.expected_delta is not None and user_origin(settings, "expected_delta") and "expected_delta" not in wanted.source:
         ignored = f"; your expected_delta {options.expected_delta:+,} applies only to a pair of rounds the table does not know"
     judged = f"{text}, expected {wanted.delta:+,} +/- {wanted.tolerance:,} ({wanted.source}){ignored}"
     if abs(delta - wanted.delta) <= wanted.tolerance:
-        return [Finding(rule=ID, category=CATEGORY, status="pass", value=delta, expected=expected, lines=new[1],
+        return [Verdict(status="pass", value=delta, expected=expected, lines=new[1],
                         message=judged)]
-    return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=delta, expected=expected, lines=new[1],
+    return [Verdict(status=SEVERITY, value=delta, expected=expected, lines=new[1],
                     message=f"{judged}: {options.reason}", direction="below" if delta < wanted.delta else "above")]
+
+
+SPEC = RuleSpec(id="architecture.param_delta", category="architecture", order=4, options=Options, check=check,
+                needs_baseline=True, round_specific=True)

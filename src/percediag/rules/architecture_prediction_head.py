@@ -24,15 +24,13 @@ from __future__ import annotations
 
 from pydantic import field_validator
 
-from percediag.findings import Finding
+from percediag.metrics import head_text
 from percediag.model import Run
 from percediag.parsers.activation import parse_head
 from percediag.rules.base import HAN_TYPES, model_name
-from percediag.settings import RuleOptions, Settings
-
-ID = "architecture.prediction_head"
-CATEGORY = "architecture"
-ORDER = 1
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -46,42 +44,42 @@ class Options(RuleOptions):
         return value
 
 
-def show(head: list[list[int]]) -> str:
-    return ", ".join(f"{a}->{b}" for a, b in head)
-
-
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     expected = parse_head(options.expected) if options.expected else None
-    want = show(expected) if expected else "as printed"
+    want = head_text(expected) if expected else "as printed"
     seen = [(f.activation.prediction_head, f.activation.lines["prediction_head"], f.activation)
             for f in run.folds if f.activation is not None and f.activation.prediction_head]
     if not seen:
         model = model_name(run)
         if model is not None and model not in HAN_TYPES:
-            return [Finding(rule=ID, category=CATEGORY, status="missing", expected=want,
+            return [Verdict(status="missing", expected=want,
                             message=f"not applicable: the run trained model {model}, which prints no HAN prediction head")]
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=want,
+        return [Verdict(status="missing", expected=want,
                         message="no 'Prediction head:' line in this input (trainers before Round 5 do not print it; "
                                 "neither does a run that stopped before its activation check, nor an event file)")]
-    heads = {show(head) for head, _, _ in seen}
+    heads = {head_text(head) for head, _, _ in seen}
     lines = [line for _, line, _ in seen]
     if len(heads) > 1:
-        return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=sorted(heads), expected=want, lines=lines,
+        return [Verdict(status=SEVERITY, value=sorted(heads), expected=want, lines=lines,
                         message=f"folds print different heads: {', '.join(sorted(heads))}")]
     head = seen[0][0]
     tags = [t for _, _, act in seen for t in act.tags if t.subject == "prediction_head"]
     tag_text = f"[{tags[0].tag}] {tags[0].text}" if tags else None
     if expected is None:
-        return [Finding(rule=ID, category=CATEGORY, status="pass", value=show(head), expected=want, lines=lines,
-                        message=f"prediction head {show(head)} (the profile expects no particular shape)")]
+        return [Verdict(status="pass", value=head_text(head), expected=want, lines=lines,
+                        message=f"prediction head {head_text(head)} (the profile expects no particular shape)")]
     if head == expected:
-        status, message = "pass", f"prediction head {show(head)} as expected"
+        status, message = "pass", f"prediction head {head_text(head)} as expected"
     else:
-        status = options.severity
-        message = f"prediction head {show(head)}, expected {want}: {options.reason}"
+        status = SEVERITY
+        message = f"prediction head {head_text(head)}, expected {want}: {options.reason}"
     disagree = None
     if tags and (tags[0].tag == "OK") != (status == "pass"):
         disagree = tag_text
         message += f"; the trainer said {tag_text} (it checks for its own round)"
-    return [Finding(rule=ID, category=CATEGORY, status=status, value=show(head), expected=want, lines=lines,
+    return [Verdict(status=status, value=head_text(head), expected=want, lines=lines,
                     message=message, trainer_tag=disagree)]
+
+
+SPEC = RuleSpec(id="architecture.prediction_head", category="architecture", order=1, options=Options, check=check,
+                round_specific=True)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from percediag.findings import Finding
+# Which model ran is a derived fact (metrics); the rules that depend on it import it from here too.
+from percediag.metrics import HAN_TYPES, model_name
 from percediag.model import ActivationCheck, Fold, Run, TrainerTag
-from percediag.settings import RangeOptions
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import SEVERITY, Verdict
 
 
 def range_status(value: float, options: RangeOptions) -> str:
-    """pass inside [min, max]; warn inside the optional warn band; else the rule's severity."""
+    """pass inside [min, max]; warn inside the optional warn band; else the rule's severity (SEVERITY)."""
     if math.isnan(value):
-        return options.severity
+        return SEVERITY
     low_ok = options.min is None or value >= options.min
     high_ok = options.max is None or value <= options.max
     if low_ok and high_ok:
@@ -22,7 +24,7 @@ def range_status(value: float, options: RangeOptions) -> str:
     in_warn_high = not high_ok and options.warn_max is not None and value <= options.warn_max
     if in_warn_low or in_warn_high:
         return "warn"
-    return options.severity
+    return SEVERITY
 
 
 def direction(value: float, options: RangeOptions) -> str:
@@ -88,23 +90,22 @@ def activation_range_rule(
     run: Run,
     options: RangeOptions,
     *,
-    rule_id: str,
     label: str,
     subject: str,
     value_of: Callable[[ActivationCheck], tuple[float | None, list[int], str]],
     missing_hint: str,
-) -> list[Finding]:
+) -> list[Verdict]:
     """A per-fold range check of one activation-check measurement."""
     findings = []
     for fold_id, check in per_fold(run, "activation"):
         expected = options.describe()
         if check is None:
-            findings.append(Finding(rule=rule_id, category="activation", status="missing", fold=fold_id,
+            findings.append(Verdict(status="missing", fold=fold_id,
                                     expected=expected, message=f"no activation check in this fold; {label} not reported"))
             continue
         value, lines, how = value_of(check)
         if value is None:
-            findings.append(Finding(rule=rule_id, category="activation", status="missing", fold=fold_id,
+            findings.append(Verdict(status="missing", fold=fold_id,
                                     expected=expected, lines=[check.line], message=f"{label} not reported ({missing_hint})"))
             continue
         status = range_status(value, options)
@@ -113,38 +114,13 @@ def activation_range_rule(
             message = f"{label} {fmt(value)} within {expected}{how}"
         else:
             message = f"{label} {fmt(value)} {direction(value, options)} {expected}{how}: {options.reason}"
-        findings.append(Finding(rule=rule_id, category="activation", status=status, fold=fold_id, value=value,
+        findings.append(Verdict(status=status, fold=fold_id, value=value,
                                 expected=expected, lines=lines, message=with_disagreement(message, tag), trainer_tag=tag,
                                 direction=outside(value, options, status)))
     return findings
 
 
 # -- later rounds: which model ran, and which diagnostic blocks apply to it --
-
-# Model types whose forward pass the trainer's DiagnosticCallback knows (it is keyed on han_encoder).
-HAN_TYPES = ("han",)
-
-
-def model_name(run: Run) -> str | None:
-    """The model the run trained: the training header's type, else what the activation check shows.
-
-    A `[Baseline+Beat DIAGNOSE]` block means the baseline-plus-beat model; a
-    prediction head line means the full HAN (the incremental models have none).
-    """
-    if run.model_type is not None and run.model_type.name:
-        return run.model_type.name
-    for fold in run.folds:
-        check = fold.activation
-        if check is None:
-            continue
-        if check.diagnose_model:
-            label = check.diagnose_model.lower().replace("+", "_")
-            return {"baseline_beat": "baseline_beat", "baseline_beat_measure": "baseline_beat_measure",
-                    "baseline": "baseline"}.get(label, label)
-        if check.prediction_head:
-            return "han"
-    return None
-
 
 def summary_blind(summary, model: str | None) -> str | None:
     """Why a DIAGNOSTIC SUMMARY says nothing of this model, or None when it applies.

@@ -11,68 +11,52 @@ Why: the seed's "Baselines to Beat". Not beating the mean prediction means
 the model has learned nothing (the default severity is fail); the others
 are targets on the way to SOTA (default severity warn).
 
-Example (Round 5 log): CV mean 0.2584 beats mean and Bi-LSTM, not MidiBERT
-or the HAN SOTA.
+Example (Round 5 log): the aggregate prints `R2: +0.2584 +/- 0.0514`; that
+mean beats the mean prediction and the Bi-LSTM (baseline.mean and
+baseline.bilstm pass), not MidiBERT or the HAN SOTA (baseline.midibert and
+baseline.han_sota warn).
 """
 
 from __future__ import annotations
 
-import math
-
-from percediag.findings import Finding
-from percediag.model import Run, possible_r2
+from percediag.metrics import best_r2_evidence
+from percediag.model import Run
 from percediag.rules.base import fmt
-from percediag.rules.progression_convergence import best_of
-from percediag.settings import RuleOptions, Settings
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, GeneratedId, RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "baseline.comparison"
-ID_PREFIX = "baseline."
-CATEGORY = "baseline"
-ORDER = 1
 Options = RuleOptions
 
 
-def ids(settings: Settings) -> list[str]:
-    return [f"{ID_PREFIX}{name}" for name in settings.baselines]
+def ids(settings: Settings, options: RuleOptions) -> list[GeneratedId]:
+    return [GeneratedId(id=f"{SPEC.id_prefix}{name}", thresholds=f"R2 > {baseline.r2:g} ({baseline.label})",
+                        reason=baseline.reason, severity=baseline.severity) for name, baseline in settings.baselines.items()]
 
 
-def evidence(run: Run) -> tuple[float, list[int], str] | None:
-    """The run's best R2 evidence: (value, lines, what it is)."""
-    agg = run.aggregate
-    # A non-finite mean (inf) is a broken metric, not evidence: the folds' R2 are used instead.
-    if agg is not None and "r2" in agg.metrics and possible_r2(agg.metrics["r2"]):
-        return agg.metrics["r2"], [agg.lines["r2"]], "cross-validation mean"
-    finished = [(f, best_of(f)) for f in run.folds if f.finished]
-    finished = [(f, b) for f, b in finished if b is not None]
-    if finished:
-        mean = sum(b[0] for _, b in finished) / len(finished)
-        return mean, [b[1] for _, b in finished], f"mean best R2 of {len(finished)} finished fold(s)"
-    bests = [b for b in (best_of(f) for f in run.folds) if b is not None]
-    if bests:
-        value, line = max(bests, key=lambda b: b[0] if possible_r2(b[0]) else -math.inf)
-        return value, [line], "best R2 so far (no fold finished)"
-    return None
-
-
-def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
-    seen = evidence(run)
+def check(run: Run, options: RuleOptions, settings: Settings) -> list[Verdict]:
+    seen = best_r2_evidence(run)
     findings = []
     for name, baseline in settings.baselines.items():
         if not baseline.enabled:
             continue
-        rule = f"{ID_PREFIX}{name}"
+        rule = f"{SPEC.id_prefix}{name}"
         expected = f"> {baseline.r2:g} ({baseline.label})"
         if seen is None:
-            findings.append(Finding(rule=rule, category=CATEGORY, status="missing", expected=expected,
+            findings.append(Verdict(rule=rule, status="missing", expected=expected,
                                     message="no R2 in the log to compare"))
             continue
         value, lines, what = seen
         beaten = value > baseline.r2
-        status = "pass" if beaten else baseline.severity
+        status = "pass" if beaten else SEVERITY
         verb = "beats" if beaten else "does not beat"
         message = f"{what} {fmt(value, 4)} {verb} {baseline.label} ({baseline.r2:g})"
         if not beaten:
             message += f": {baseline.reason}"
-        findings.append(Finding(rule=rule, category=CATEGORY, status=status, value=value, expected=expected,
+        findings.append(Verdict(rule=rule, status=status, value=value, expected=expected,
                                 lines=lines, message=message))
     return findings
+
+
+SPEC = RuleSpec(id="baseline.comparison", category="baseline", order=1, options=Options, check=check,
+                final_only="always", id_prefix="baseline.", ids=ids)

@@ -21,13 +21,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from percediag.findings import Finding
 from percediag.model import Run
-from percediag.settings import RuleOptions, Settings
-
-ID = "data.checks"
-CATEGORY = "data"
-ORDER = 2
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -35,12 +32,12 @@ class Options(RuleOptions):
     required: bool = False
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     data = run.data_check
     if data is None:
         if not options.required:
             return []
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected="all checks pass",
+        return [Verdict(status="missing", expected="all checks pass",
                         message="no pre-training data diagnostics in the log")]
     problems, lines = [], []
     for field, label in (("beat_min", "beat"), ("measure_min", "measure")):
@@ -67,15 +64,18 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     trainer_ok = data.issues == 0
     if not problems and not judged:
         # Nothing judged is no evidence (a block cut short, or one in a form not understood).
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected="all checks pass", lines=[data.line],
+        return [Verdict(status="missing", expected="all checks pass", lines=[data.line],
                         message="the pre-training data diagnostics printed no index, NaN or label check to judge"
                                 + (" (the trainer's summary says they passed)" if trainer_ok else ""))]
     if problems:
         said = "; the trainer said all checks passed" if trainer_ok else ""
-        return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=len(problems), expected="all checks pass",
+        return [Verdict(status=SEVERITY, value=len(problems), expected="all checks pass",
                         lines=sorted(set(lines))[:6], trainer_tag=said[2:] or None,
                         message=f"data checks: {', '.join(problems)}: {options.reason}{said}")]
-    return [Finding(rule=ID, category=CATEGORY, status="pass", value=0, expected="all checks pass",
+    return [Verdict(status="pass", value=0, expected="all checks pass",
                     lines=[data.lines.get("issues", data.line)],
                     message=f"data checks pass ({len(judged)} judged from the numbers"
                             + (", the trainer's summary agrees)" if trainer_ok else ")"))]
+
+
+SPEC = RuleSpec(id="data.checks", category="data", order=2, options=Options, check=check)

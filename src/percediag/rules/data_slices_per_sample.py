@@ -18,7 +18,7 @@ Example (round9.log, line 126):
 
     KFold Dataset: fold=1, mode=train, samples=22, slices=22 (1.0/sample)
 
-warns: 1.0 slices per sample, below 1.1.
+warns: "1.00 training slices per sample, below >= 1.1".
 """
 
 from __future__ import annotations
@@ -27,21 +27,18 @@ import math
 
 from pydantic import Field
 
-from percediag.findings import Finding
 from percediag.model import Run
 from percediag.rules.base import range_status
-from percediag.settings import RangeOptions, Settings
-
-ID = "data.slices_per_sample"
-CATEGORY = "data"
-ORDER = 1
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RangeOptions):
     required: bool = False
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     expected = options.describe()
     rows = [(s.slices / s.samples, s.line) for s in run.slices if s.mode == "train" and s.samples]
     if not rows and run.data_check is not None and run.data_check.per_sample is not None:
@@ -49,17 +46,20 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     if not rows:
         if not options.required:
             return []
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
+        return [Verdict(status="missing", expected=expected,
                         message="no slice counts in the log (slice sampling prints them from Round 8 on)")]
     if impossible := [(value, line) for value, line in rows if not math.isfinite(value) or value < 0]:
         value, line = impossible[0]
-        return [Finding(rule=ID, category=CATEGORY, status="fail", expected=expected, lines=[line],
+        return [Verdict(status="fail", expected=expected, lines=[line],
                         message=f"impossible slices per sample {value:g}: a count ratio is a finite number >= 0")]
     value, line = min(rows)
     status = range_status(value, options)
     lines = sorted({line for _, line in rows})[:4]
     if status == "pass":
-        return [Finding(rule=ID, category=CATEGORY, status="pass", value=round(value, 3), expected=expected, lines=lines,
+        return [Verdict(status="pass", value=round(value, 3), expected=expected, lines=lines,
                         message=f"{value:.2f} training slices per sample")]
-    return [Finding(rule=ID, category=CATEGORY, status=status, value=round(value, 3), expected=expected, lines=lines,
+    return [Verdict(status=status, value=round(value, 3), expected=expected, lines=lines,
                     direction="below", message=f"{value:.2f} training slices per sample, below {expected}: {options.reason}")]
+
+
+SPEC = RuleSpec(id="data.slices_per_sample", category="data", order=1, options=Options, check=check)

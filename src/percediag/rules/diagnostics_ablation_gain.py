@@ -29,7 +29,9 @@ Example (round9.log, lines 273-277):
 
     [ABLATION] Hierarchy gain: +0.0060
 
-fails: hierarchy gain +0.0060 below 0.05 (the paper's hierarchy adds +0.212).
+fails: hierarchy gain +0.0060 below 0.05 (the paper's hierarchy adds +0.212);
+a second finding warns that `Ablated (Bi-LSTM only)` is the same model with its
+hierarchy zeroed, not a separately trained Bi-LSTM (direction `zeroed`).
 """
 
 from __future__ import annotations
@@ -38,14 +40,12 @@ import math
 
 from pydantic import Field
 
-from percediag.findings import Finding
 from percediag.model import PostAnalysis, Run
 from percediag.rules.base import range_status
-from percediag.settings import RangeOptions, Settings
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "diagnostics.ablation_gain"
-CATEGORY = "diagnostics"
-ORDER = 4
 
 # Not a judgement threshold but printing arithmetic: three R2 values printed
 # to three or more decimals are each within 0.0005 of the exact number, so
@@ -59,7 +59,7 @@ class Options(RangeOptions):
     required: bool = False
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     post = run.post_ablation if run.post_ablation is not None and run.post_ablation.gain is not None else None
     in_training = [a for f in run.folds for a in f.ablations if a.gain is not None]
     usable = [a for a in in_training if a.phase != "sanity"] or in_training
@@ -72,13 +72,13 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         if not options.required and not run.post_ablation and not in_training:
             return []
         skipped = run.post_ablation.line if run.post_ablation is not None else None
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected, lines=[skipped] if skipped else [],
+        return [Verdict(status="missing", expected=expected, lines=[skipped] if skipped else [],
                         message="no ablation result (the post-training test did not run)" if skipped else "no ablation result")]
     where = "post-training ablation" if ablation is post else f"ablation at epoch {ablation.epoch}"
     lines = sorted(set(ablation.lines.values()))[:4] or [ablation.line]
     findings = []
     if problem := impossible(ablation.gain, ablation.full_r2, ablation.ablated_r2, "full", "ablated"):
-        findings.append(Finding(rule=ID, category=CATEGORY, status="fail", expected=expected, lines=lines,
+        findings.append(Verdict(status="fail", expected=expected, lines=lines,
                                 message=f"impossible {where}: {problem}; the log is corrupt or the trainer's arithmetic is wrong"))
         return findings + _zeroed(ablation, where, lines, options)
     status = range_status(ablation.gain, options)
@@ -86,10 +86,10 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
               f"{ablation.ablated_r2:+.4f})" if ablation.full_r2 is not None and ablation.ablated_r2 is not None
               else f"hierarchy gain {ablation.gain:+.4f} ({where})")
     if status == "pass":
-        findings.append(Finding(rule=ID, category=CATEGORY, status="pass", value=ablation.gain, expected=expected, lines=lines,
+        findings.append(Verdict(status="pass", value=ablation.gain, expected=expected, lines=lines,
                                 message=f"{detail}, at least {options.min:g}"))
     else:
-        findings.append(Finding(rule=ID, category=CATEGORY, status=status, value=ablation.gain, expected=expected, lines=lines,
+        findings.append(Verdict(status=status, value=ablation.gain, expected=expected, lines=lines,
                                 direction="below", message=f"{detail}, below {options.min:g} (the paper's hierarchy adds "
                                                            f"+{options.paper_gain:g}): {options.reason}"))
     return findings + _zeroed(ablation, where, lines, options)
@@ -108,16 +108,16 @@ def impossible(gain: float, first: float | None, second: float | None, first_nam
     return None
 
 
-def _zeroed(ablation, where: str, lines: list[int], options: Options) -> list[Finding]:
+def _zeroed(ablation, where: str, lines: list[int], options: Options) -> list[Verdict]:
     if not ablation.zeroed:
         return []
-    return [Finding(rule=ID, category=CATEGORY, status=options.wrong_baseline_severity, value=ablation.baseline,
+    return [Verdict(status=options.wrong_baseline_severity, value=ablation.baseline,
                     expected="a separately trained Bi-LSTM baseline", lines=lines[:2], direction="zeroed",
                     message=f"the {where} compares with the same model, hierarchy zeroed ({ablation.baseline or 'ablated'}), "
                             "not a separately trained Bi-LSTM: its gain is not the paper's")]
 
 
-def _comparison(compared: PostAnalysis, options: Options, expected: str) -> Finding:
+def _comparison(compared: PostAnalysis, options: Options, expected: str) -> Verdict:
     """Round 13's COMPARISON TO BASELINE: the gain over the baseline R2 the notebook prints."""
     lines = sorted({compared.lines[k] for k in ("baseline_r2", "model_r2", "gain") if k in compared.lines})
     model_r2 = f"{compared.model_r2:+.4f}" if compared.model_r2 is not None else "?"
@@ -126,13 +126,16 @@ def _comparison(compared: PostAnalysis, options: Options, expected: str) -> Find
               f"{compared.baseline or 'baseline'} {baseline_r2}, the trainer's fixed baseline R2, not measured in this run)")
     if problem := impossible(compared.gain, compared.model_r2, compared.baseline_r2, compared.model or "model",
                              compared.baseline or "baseline"):
-        return Finding(rule=ID, category=CATEGORY, status="fail", expected=expected, lines=lines,
+        return Verdict(status="fail", expected=expected, lines=lines,
                        message=f"impossible post-training comparison: {problem}; the log is corrupt or the trainer's "
                                "arithmetic is wrong")
     status = range_status(compared.gain, options)
     if status == "pass":
-        return Finding(rule=ID, category=CATEGORY, status="pass", value=compared.gain, expected=expected, lines=lines,
+        return Verdict(status="pass", value=compared.gain, expected=expected, lines=lines,
                        message=f"{detail}, at least {options.min:g}")
-    return Finding(rule=ID, category=CATEGORY, status=status, value=compared.gain, expected=expected, lines=lines,
+    return Verdict(status=status, value=compared.gain, expected=expected, lines=lines,
                    direction="below", message=f"{detail}, below {options.min:g} (the paper's hierarchy adds "
                                               f"+{options.paper_gain:g}): {options.reason}")
+
+
+SPEC = RuleSpec(id="diagnostics.ablation_gain", category="diagnostics", order=4, options=Options, check=check)

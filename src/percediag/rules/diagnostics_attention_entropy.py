@@ -24,27 +24,26 @@ Example (round9.log, line 262):
 
     Beat attention:    1.000
 
-fails: beat attention entropy 1.000 above 0.98 (uniform attention).
+warns (the rule's severity in the bundled profiles): "attention entropy
+beat 1.000, measure 1.000 in diagnostic summary", above 0.98 (uniform
+attention).
 """
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import Run
 from percediag.rules.base import judged_summaries, model_name, range_status, summary_blind
-from percediag.settings import RangeOptions, Settings
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import RuleSpec, Verdict
+from percediag.settings import Settings
 from pydantic import Field
-
-ID = "diagnostics.attention_entropy"
-CATEGORY = "diagnostics"
-ORDER = 2
 
 
 class Options(RangeOptions):
     required: bool = Field(default=False, description="a run without any diagnostic block is a `missing` finding")
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     model = model_name(run)
     if not any(f.diagnostics for f in run.folds) and not options.required:
         return []
@@ -54,7 +53,7 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         summary = judged_summaries(fold, run, "entropy")[0] if fold is not None else None
         fold_id = fold.fold if fold is not None else None
         if summary is None:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                     message="no diagnostic summary in this fold"))
             continue
         values = {part: (value, summary.lines.get(f"entropy.{part}", summary.line)) for part, value in summary.entropy.items()}
@@ -68,19 +67,19 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
                     if key.endswith("attention_entropy"):
                         values[key.removesuffix("_attention_entropy")] = (value, check_.lines.get(f"diagnose.{key}", check_.line))
             if not values:
-                findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+                findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                         lines=[summary.line], message=f"not applicable: {blind}; its 0.000 entropies "
                                         "say nothing, and the model printed no entropy of its own"))
                 continue
             where = f"the model's own diagnose lines ({blind})"
         if not values:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                     lines=[summary.line], message="the diagnostic summary printed no attention entropy"))
             continue
         impossible = {part: item for part, item in values.items() if not 0 <= item[0] <= 1}
         if impossible:
             shown = ", ".join(f"{part} {v:g} (line {line})" for part, (v, line) in impossible.items())
-            findings.append(Finding(rule=ID, category=CATEGORY, status="fail", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="fail", fold=fold_id, expected=expected,
                                     value=len(impossible), lines=sorted({line for _, line in impossible.values()}),
                                     message=f"impossible attention entropy in {where}: {shown}: a normalised entropy "
                                             "lies in [0, 1]; the log is corrupt or the softmax overflowed"))
@@ -96,6 +95,9 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
             message = f"attention entropy {shown} in {where}, within {expected}"
         else:
             message = f"attention entropy {shown} in {where}, above {expected} (1 = uniform): {options.reason}"
-        findings.append(Finding(rule=ID, category=CATEGORY, status=status, fold=fold_id, value=value, expected=expected,
+        findings.append(Verdict(status=status, fold=fold_id, value=value, expected=expected,
                                 lines=lines, message=message, direction=None if status == "pass" else "above"))
     return findings
+
+
+SPEC = RuleSpec(id="diagnostics.attention_entropy", category="diagnostics", order=2, options=Options, check=check)

@@ -31,14 +31,11 @@ import math
 
 from pydantic import Field
 
-from percediag.findings import Finding
 from percediag.model import Run
 from percediag.rules.base import judged_summaries, model_name, summary_blind
-from percediag.settings import RuleOptions, Settings
-
-ID = "diagnostics.hierarchy_contribution"
-CATEGORY = "diagnostics"
-ORDER = 3
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -49,7 +46,7 @@ class Options(RuleOptions):
     required: bool = False
 
 
-def _contractor(fold, options: Options, blind: str, fold_id) -> Finding | None:
+def _contractor(fold, options: Options, blind: str, fold_id) -> Verdict | None:
     check_ = fold.activation if fold is not None else None
     if check_ is None or "contractor_lstm" not in check_.diagnose or "contractor_beat" not in check_.diagnose:
         return None
@@ -57,19 +54,19 @@ def _contractor(fold, options: Options, blind: str, fold_id) -> Finding | None:
     line = check_.lines.get("diagnose.contractor_beat", check_.line)
     expected = f"beat branch >= {options.contractor_min:g} x LSTM branch"
     if not (math.isfinite(lstm) and math.isfinite(beat)):
-        return Finding(rule=ID, category=CATEGORY, status="fail", fold=fold_id, expected=expected, lines=[line],
+        return Verdict(status="fail", fold=fold_id, expected=expected, lines=[line],
                        message=f"impossible contractor weights LSTM {lstm:g}, beat {beat:g}: a mean weight is finite")
     ratio = beat / lstm if lstm else float("inf")
     if ratio >= options.contractor_min:
-        return Finding(rule=ID, category=CATEGORY, status="pass", fold=fold_id, value=round(ratio, 3), expected=expected,
+        return Verdict(status="pass", fold=fold_id, value=round(ratio, 3), expected=expected,
                        lines=[line], message=f"contractor weights LSTM {lstm:.4f}, beat {beat:.4f} ({ratio:.2f}x) in the "
                                              f"model's own diagnose lines ({blind})")
-    return Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id, value=round(ratio, 3), expected=expected,
+    return Verdict(status=SEVERITY, fold=fold_id, value=round(ratio, 3), expected=expected,
                    lines=[line], direction="below",
                    message=f"contractor ignores the beat branch: LSTM {lstm:.4f}, beat {beat:.4f} ({ratio:.2f}x): {options.reason}")
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     model = model_name(run)
     if run.post_diagnostics is None and not any(f.diagnostics for f in run.folds) and not options.required:
         return []
@@ -81,13 +78,13 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
             summary = run.post_diagnostics
         fold_id = fold.fold if fold is not None else None
         if summary is None or not summary.contribution:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                     lines=[summary.line] if summary else [], message="no hierarchy contribution printed"))
             continue
         blind = summary_blind(summary, model)
         if blind is not None:
             own = _contractor(fold, options, blind, fold_id)
-            findings.append(own or Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(own or Verdict(status="missing", fold=fold_id, expected=expected,
                                            lines=[summary.line], message=f"not applicable: {blind}; its 0.0% shares and "
                                            "warnings say nothing, and the model printed no contractor weights"))
             continue
@@ -96,7 +93,7 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         impossible = {part: value for part, value in shares.items() if not 0 <= value <= 1}
         if impossible:
             shown = ", ".join(f"{part} {value * 100:g}%" for part, value in impossible.items())
-            findings.append(Finding(rule=ID, category=CATEGORY, status="fail", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="fail", fold=fold_id, expected=expected,
                                     value=len(impossible), lines=lines,
                                     message=f"impossible hierarchy contribution: {shown}: a share of the variance "
                                             "is a finite number in [0%, 100%]; the log is corrupt"))
@@ -115,11 +112,14 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
             said = f"; the trainer warned ({warned[0].text}) where the numbers pass"
         shown = ", ".join(f"{part} {value:.1%}" for part, value in shares.items())
         if problems:
-            findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id, expected=expected,
+            findings.append(Verdict(status=SEVERITY, fold=fold_id, expected=expected,
                                     value=shares.get("beat"), lines=lines, direction="below",
                                     message=f"hierarchy contribution {shown}: {', '.join(problems)}: {options.reason}"))
         else:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="pass", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="pass", fold=fold_id, expected=expected,
                                     value=shares.get("beat"), lines=lines, trainer_tag=said[2:] or None,
                                     message=f"hierarchy contribution {shown}{said}"))
     return findings
+
+
+SPEC = RuleSpec(id="diagnostics.hierarchy_contribution", category="diagnostics", order=3, options=Options, check=check)

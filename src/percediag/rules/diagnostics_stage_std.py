@@ -44,14 +44,11 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from percediag.findings import Finding
 from percediag.model import IssueList, Run, StageStd
 from percediag.rules.base import judged_summaries, model_name, summary_blind
-from percediag.settings import RuleOptions, Settings
-
-ID = "diagnostics.stage_std"
-CATEGORY = "diagnostics"
-ORDER = 1
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Band(BaseModel):
@@ -120,9 +117,9 @@ def _own_rows(run: Run, fold, options: Options) -> list[StageStd]:
             for key, stage in options.own_diagnose.items() if key in check.diagnose]
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     model = model_name(run)
-    findings: list[Finding] = []
+    findings: list[Verdict] = []
     any_block = run.post_diagnostics is not None or any(f.diagnostics for f in run.folds)
     if not any_block and not options.required:
         return []  # trainers before Round 9 print no diagnostic summary
@@ -133,7 +130,7 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         fold_id = fold.fold if fold is not None else None
         expected = "recurrent stages >= their minimum; every stage in its band"
         if summary is None:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                     message="no diagnostic summary in this fold"))
             continue
         blind = summary_blind(summary, model)
@@ -141,18 +138,18 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         if blind is not None:
             rows = _own_rows(run, fold, options) if fold is not None else []
             if not rows:
-                findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+                findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                         lines=lines_of_block, message=f"not applicable: {blind}; its zeros are not a collapse, "
                                         "and the model printed no stage std of its own"))
                 continue
             where = f"the model's own diagnose lines ({blind}; the summary's zeros at line {summary.line} are not applicable)"
         if not rows:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                     lines=lines_of_block, message=f"the {where} printed no stage std (cut short?)"))
             continue
         if impossible := _impossible(rows):
             shown = ", ".join(f"{r.stage} {r.std:g} (line {r.line})" for r in impossible[:6])
-            findings.append(Finding(rule=ID, category=CATEGORY, status="fail", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="fail", fold=fold_id, expected=expected,
                                     value=len(impossible), lines=sorted({r.line for r in impossible})[:6],
                                     message=f"impossible stage std in {where}: {shown}: a std is a finite number "
                                             ">= 0; the forward pass overflowed or the log is corrupt"))
@@ -164,19 +161,22 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
             disagree += _issue_disagreements(post.stages, run.post_issues, options)
         said = f"; the trainer's tags disagree: {', '.join(disagree)}" if disagree else ""
         if recurrent:
-            findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id,
+            findings.append(Verdict(status=SEVERITY, fold=fold_id,
                                     value=min(r.std for r in rows if r.stage in options.recurrent and math.isfinite(r.std)), expected=expected,
                                     lines=sorted(set(lines))[:6], direction="below", trainer_tag=said[2:] or None,
                                     message=f"recurrent stages below their range in {where}: {', '.join(recurrent)}"
                                             + (f"; also {', '.join(other)}" if other else "") + f": {options.reason}{said}"))
         elif other:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="warn", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="warn", fold=fold_id, expected=expected,
                                     value=len(other), lines=sorted(set(lines))[:6], direction="outside",
                                     trainer_tag=said[2:] or None,
                                     message=f"recurrent stages healthy in {where}; outside their band: {', '.join(other)}{said}"))
         else:
             shown = ", ".join(f"{r.stage} {r.std:.4f}" for r in rows if r.stage in options.recurrent)
-            findings.append(Finding(rule=ID, category=CATEGORY, status="pass", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="pass", fold=fold_id, expected=expected,
                                     lines=[rows[0].line], trainer_tag=said[2:] or None,
                                     message=f"every stage in its band in {where} ({shown}){said}"))
     return findings
+
+
+SPEC = RuleSpec(id="diagnostics.stage_std", category="diagnostics", order=1, options=Options, check=check)

@@ -9,32 +9,31 @@ Why: the seed's table: outside 0.3-1.0 is a gradient imbalance. Above 1 the
 head is doing the learning while the encoder barely moves (Round 6 shows
 2.7x with the encoder's norms at 0.001-0.003).
 
-Example (Round 6 log, fold 1):
+Example (Round 6 log, fold 1: steps 0-4 print 2.7x, 2.3x, 2.5x, 2.6x, 2.4x):
 
     Balance (head/encoder): 2.7x [OK]
 
-fails: median 2.6 above 0.3-1.0, although the trainer said [OK].
+fails: "median head/encoder balance 2.50x over 5 step(s), above 0.3-1",
+although the trainer said [OK].
 """
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import Run
 from percediag.rules.base import direction, fmt, outside, per_fold, range_status
-from percediag.settings import RangeOptions, Settings
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "gradient.balance_ratio"
-CATEGORY = "gradient"
-ORDER = 2
 Options = RangeOptions
 
 
-def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
+def check(run: Run, options: RangeOptions, settings: Settings) -> list[Verdict]:
     findings = []
     expected = options.describe()
     for fold_id, grads in per_fold(run, "gradients"):
         if grads is None or grads.balance.median is None:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                     message="no balance ratio logged in this fold"))
             continue
         median = grads.balance.median
@@ -49,7 +48,10 @@ def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
         elif status != "pass" and grads.flags.get("OK"):
             trainer_tag = "[OK]"
             message += "; the trainer said [OK] (it flags only above 10x)"
-        findings.append(Finding(rule=ID, category=CATEGORY, status=status, fold=fold_id, value=median, expected=expected,
+        findings.append(Verdict(status=status, fold=fold_id, value=median, expected=expected,
                                 lines=[grads.first_line] if grads.first_line else [], message=message, trainer_tag=trainer_tag,
                                 direction=outside(median, options, status)))
     return findings
+
+
+SPEC = RuleSpec(id="gradient.balance_ratio", category="gradient", order=2, options=Options, check=check)

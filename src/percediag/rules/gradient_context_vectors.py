@@ -20,14 +20,12 @@ Example (Round 5 log): `context_vectors=0.0001 [OK: learning]` passes.
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import GradientStats, Run
 from percediag.rules.base import per_fold, range_status
-from percediag.settings import RangeOptions, Settings
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "gradient.context_vectors"
-CATEGORY = "gradient"
-ORDER = 3
 Options = RangeOptions
 
 
@@ -38,25 +36,25 @@ def _unresolved(grads: GradientStats, options: RangeOptions) -> tuple[str, str] 
     resolution = grads.context_resolution or 0.0
     steps = sum(grads.context_unresolved.values())
     if options.min is not None and resolution <= options.min:
-        return options.severity, f"{steps} step(s) print 0 at resolution {resolution:.0e}, below {options.min:g}: {options.reason}"
+        return SEVERITY, f"{steps} step(s) print 0 at resolution {resolution:.0e}, below {options.min:g}: {options.reason}"
     not_learning = sum(n for flag, n in grads.context_unresolved.items() if "not learning" in flag.lower())
     learning = sum(n for flag, n in grads.context_unresolved.items() if flag.upper().startswith("OK"))
     base = f"{steps} step(s) print 0 at resolution {resolution:.0e}, too coarse for {options.min:g}"
     if not_learning:
-        return options.severity, f"{base}; the trainer's unrounded check says not learning: {options.reason}"
+        return SEVERITY, f"{base}; the trainer's unrounded check says not learning: {options.reason}"
     if learning == steps:
         return "pass", f"{base}; the trainer's unrounded check says learning"
     return "missing", f"{base}, and no trainer flag to decide"
 
 
-def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
+def check(run: Run, options: RangeOptions, settings: Settings) -> list[Verdict]:
     findings = []
     expected = options.describe()
     for fold_id, grads in per_fold(run, "gradients"):
         series = grads.context_vectors if grads else None
         unresolved = _unresolved(grads, options) if grads else None
         if (series is None or series.min is None) and unresolved is None:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                     message="no context_vectors gradient logged in this fold (older trainers omit it)"))
             continue
         statuses, parts, lines, value = [], [], [], None
@@ -77,9 +75,12 @@ def check(run: Run, options: RangeOptions, settings: Settings) -> list[Finding]:
         if grads.context_not_learning:
             parts.append(f"the trainer said 'not learning' on {grads.context_not_learning} step(s)")
             lines.append(grads.context_not_learning_line)
-        order = {"pass": 0, "missing": 1, "warn": 2, "fail": 3}
+        order = {"pass": 0, "missing": 1, "warn": 2, SEVERITY: 3}
         status = max(statuses, key=order.__getitem__)
-        findings.append(Finding(rule=ID, category=CATEGORY, status=status, fold=fold_id, value=value, expected=expected,
+        findings.append(Verdict(status=status, fold=fold_id, value=value, expected=expected,
                                 lines=sorted({line for line in lines if line}), message="; ".join(parts),
-                                direction="below" if status in ("warn", "fail") else None))
+                                direction="below" if status in ("warn", SEVERITY) else None))
     return findings
+
+
+SPEC = RuleSpec(id="gradient.context_vectors", category="gradient", order=3, options=Options, check=check)

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import math
 
-from percediag.findings import Finding
 from percediag.model import Run
 from percediag.rules.base import folds_or_none
-from percediag.settings import RuleOptions, Settings
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "gradient.finite"
-CATEGORY = "gradient"
-ORDER = 4
 Options = RuleOptions
 
 
@@ -40,14 +38,14 @@ def _epoch_values(epoch) -> list[float | None]:
             epoch.event_val_r2, epoch.event_val_loss, *epoch.dim_r2.values()]
 
 
-def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
+def check(run: Run, options: RuleOptions, settings: Settings) -> list[Verdict]:
     findings = []
     for fold in folds_or_none(run):
         fold_id = fold.fold if fold else None
         grads = fold.gradients if fold else None
         epochs = fold.epochs if fold else []
         if (grads is None or grads.steps == 0) and not epochs:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected="all finite",
+            findings.append(Verdict(status="missing", fold=fold_id, expected="all finite",
                                     message="no gradient steps or epoch lines in this fold"))
             continue
         lines: list[int] = []
@@ -61,11 +59,14 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
             lines.extend(e.line for e in bad_epochs[:5])
             problems.append(f"non-finite loss, R2 or prediction statistic from epoch {bad_epochs[0].epoch}")
         if problems:
-            findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id, value=False,
+            findings.append(Verdict(status=SEVERITY, fold=fold_id, value=False,
                                     expected="all finite", lines=sorted(set(lines)),
                                     message=f"{'; '.join(problems)}: {options.reason}"))
         else:
             steps = grads.steps if grads else 0
-            findings.append(Finding(rule=ID, category=CATEGORY, status="pass", fold=fold_id, value=True, expected="all finite",
+            findings.append(Verdict(status="pass", fold=fold_id, value=True, expected="all finite",
                                     message=f"all finite ({steps} gradient step(s), {len(epochs)} epoch(s))"))
     return findings
+
+
+SPEC = RuleSpec(id="gradient.finite", category="gradient", order=4, options=Options, check=check)

@@ -18,26 +18,23 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from percediag.findings import Finding
 from percediag.model import Run
 from percediag.rules.base import direction, fmt, outside, per_fold, range_status
-from percediag.settings import RangeOptions, Settings
-
-ID = "gradient.total_norm"
-CATEGORY = "gradient"
-ORDER = 1
+from percediag.rules.options import RangeOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RangeOptions):
     max_spike: float = Field(default=10.0, gt=1, description="largest step / median step allowed")
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     findings = []
     expected = f"{options.describe()}, spikes <= {options.max_spike:g}x median"
     for fold_id, grads in per_fold(run, "gradients"):
         if grads is None or grads.total.median is None:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold_id, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold_id, expected=expected,
                                     message="no finite gradient totals logged in this fold"))
             continue
         series = grads.total
@@ -48,15 +45,17 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         if status != "pass":
             parts.append(f"{direction(median, options)} {options.describe()}: {options.reason}")
         if median > 0 and series.max is not None and series.max / median > options.max_spike:
-            spike_status = options.severity
-            if status == "pass" or spike_status == "fail":
-                status = spike_status
+            # A spike is the rule's severity, also for a median in the warn band (the worse of the two).
+            status = SEVERITY
             parts.append(f"a step reached {fmt(series.max)}, {series.max / median:.0f}x the median (unstable)")
             if series.max_line:
                 lines.append(series.max_line)
         side = outside(median, options, range_status(median, options))
         if side is None and status != "pass":
             side = "above"  # in range but spiking: steps too large
-        findings.append(Finding(rule=ID, category=CATEGORY, status=status, fold=fold_id, value=median,
+        findings.append(Verdict(status=status, fold=fold_id, value=median,
                                 expected=expected, lines=lines, message="; ".join(parts), direction=side))
     return findings
+
+
+SPEC = RuleSpec(id="gradient.total_norm", category="gradient", order=1, options=Options, check=check)

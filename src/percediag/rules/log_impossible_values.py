@@ -31,14 +31,15 @@ percentage, a sign flipped, the wrong column), and every other rule would
 otherwise judge it as if it were real: an R2 of 25.3 passes every
 milestone and baseline. The run is not healthy until the log is fixed.
 
-Example (`real-logs/round5.log` with two numbers of fold 1 spoiled):
+Example (fold 1 of `real-logs/round5.log`, its activation check and first
+epochs, with two numbers spoiled):
 
     [Fold 1] Epoch   1 | train_loss: 0.0107 | val_loss: 0.0144 | val_r2: 25.3 | lr: 5.00e-05 | time: 8.2s *best*
     Predictions: mean=0.504, std=-0.054, range=[0.358, 0.643]
 
 fails for fold 1: "2 impossible value(s): val_r2 of epoch 1 = 25.3 at line
-193 is above 1; 25.3 looks like a percentage (0.253 meant?); activation
-check prediction std = -0.054 at line 152 is below 0: ...".
+30 is above 1; 25.3 looks like a percentage (0.253 meant?); activation
+check prediction std = -0.054 at line 17 is below 0: ...".
 """
 
 from __future__ import annotations
@@ -48,13 +49,11 @@ from collections.abc import Iterator
 
 from pydantic import Field, model_validator
 
-from percediag.findings import Finding
 from percediag.model import Fold, FoldRow, Run
-from percediag.settings import RuleOptions, Settings
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "log.impossible_values"
-CATEGORY = "log"
-ORDER = 2
 
 # How many offending values one message names before "and N more" (the finding's lines list them all).
 _SHOWN = 8
@@ -178,16 +177,16 @@ def _gradient_problem(fold: Fold, options: Options) -> tuple[str, float, list[in
     return text, lowest if lowest is not None else float("nan"), list(grads.negative_lines)
 
 
-def _finding(problems: list[tuple[str, float, list[int]]], fold: int | None, options: Options, expected: str) -> Finding:
+def _finding(problems: list[tuple[str, float, list[int]]], fold: int | None, options: Options, expected: str) -> Verdict:
     texts = [text for text, _, _ in problems]
     shown = "; ".join(texts[:_SHOWN]) + (f"; and {len(texts) - _SHOWN} more" if len(texts) > _SHOWN else "")
     values = [value for _, value, _ in problems if not math.isnan(value)]
     lines = sorted({line for _, _, found in problems for line in found})
-    return Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold, value=values, expected=expected,
+    return Verdict(status=SEVERITY, fold=fold, value=values, expected=expected,
                    lines=lines, message=f"{len(problems)} impossible value(s): {shown}: {options.reason}")
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     expected = f"{options.r2_min:g} <= R2 <= {options.r2_max:g}; std and norms >= {options.std_min:g}"
     groups: list[tuple[Fold | None, list[Value]]] = [(fold, list(_fold_values(fold))) for fold in run.folds]
     groups.append((None, list(_run_values(run))))
@@ -208,8 +207,11 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     if findings:
         return findings
     if not checked["r2"] and not checked["std"]:
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
+        return [Verdict(status="missing", expected=expected,
                         message="no R2, standard deviation or gradient norm in the log to check")]
-    return [Finding(rule=ID, category=CATEGORY, status="pass", expected=expected,
+    return [Verdict(status="pass", expected=expected,
                     message=f"every R2 in {options.r2_min:g}..{options.r2_max:g} ({checked['r2']} checked) and every std and norm "
                             f"at least {options.std_min:g} ({checked['std']} checked)")]
+
+
+SPEC = RuleSpec(id="log.impossible_values", category="log", order=2, options=Options, check=check)

@@ -9,7 +9,8 @@ is a run restarted into the same file, read as a new run. More than
 processes at once (two runs started into one file, distributed ranks
 printing without labels): its "runs" are pieces of different processes
 cut wherever their lines alternate, so no verdict of the report can be
-trusted. Then the rule's severity (default warn), naming the lines.
+trusted. Then the rule's severity (default warn), naming the lines. A log
+with no training output at all has no writer to count: missing.
 
 What percediag does read correctly is said in the report's notes instead:
 labelled ranks (`[rank1]:`, `[default1]:`, `[1,0]<stdout>:`) are judged on
@@ -19,23 +20,22 @@ processes are read once; those logs keep the verdicts they would have alone.
 Why: a verdict computed from two runs' lines mixed together is neither
 run's verdict; saying "cannot tell" beats a confident wrong answer.
 
-Example: `round5.log` and `round4.log` written into one file at once, each
-next line from either at random: the epoch numbers of their folds keep going
-back; warn: "27 restart(s) without a banner (lines 377, 398, 410, 418, 427,
-...): the log looks written by several processes at once, ...".
+Example: two processes started into one file, each printing the fold 1
+header and then its epoch lines, one line from each in turn: the epoch
+numbers keep going back; warns: "6 restart(s) without a banner (lines 15,
+17, 19, 21, 23, ...): the log looks written by several processes at once,
+...". Two real logs mixed at random (`round5.log` and `round4.log`) give 27.
 """
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from percediag.findings import Finding
 from percediag.model import Run
-from percediag.settings import RuleOptions, Settings
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "log.interleaved"
-CATEGORY = "log"
-ORDER = 3
 
 _SHOWN = 5
 
@@ -45,17 +45,24 @@ class Options(RuleOptions):
                                                               "taken as written by several processes at once")
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     restarts = run.unannounced_restarts
     count = len(restarts)
     shown = ", ".join(map(str, restarts[:_SHOWN])) + (", ..." if count > _SHOWN else "")
+    if not count and not run.has_training_data():
+        # No restart among no training lines says nothing about how many processes wrote them.
+        return [Verdict(status="missing", expected=f"<= {options.max_restarts}",
+                        message="no training output, so no writer to count")]
     if count <= options.max_restarts:
         message = "one writer: no restart without a banner" if not count else (
             f"{count} restart(s) without a banner (line {shown}): read as a new run")
-        return [Finding(rule=ID, category=CATEGORY, status="pass", value=count, expected=f"<= {options.max_restarts}",
+        return [Verdict(status="pass", value=count, expected=f"<= {options.max_restarts}",
                         message=message, lines=restarts[:_SHOWN])]
-    return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=count,
+    return [Verdict(status=SEVERITY, value=count,
                     expected=f"<= {options.max_restarts}", lines=restarts[:_SHOWN],
                     message=f"{count} restart(s) without a banner (lines {shown}): the log looks written by several "
                             f"processes at once, its runs mixing their lines, so these verdicts cannot be trusted; "
                             f"{options.reason}")]
+
+
+SPEC = RuleSpec(id="log.interleaved", category="log", order=3, options=Options, check=check)

@@ -7,25 +7,25 @@ before training never passes a CI gate.
 
 Why: percediag never calls a run healthy on evidence it did not see.
 
-Example: an empty file, or `round6-startup-crash.log` (configuration and a
-fold header, then a traceback before the first batch): fails.
+Example: `round6-startup-crash.log` (configuration and a fold header,
+then a traceback before the first batch): fails, "no activation
+check, gradient step, epoch line or results (only a fold header, a
+traceback)".
 """
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import Run
-from percediag.settings import RuleOptions, Settings
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "log.no_data"
-CATEGORY = "log"
-ORDER = 1
 Options = RuleOptions
 
 
-def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
+def check(run: Run, options: RuleOptions, settings: Settings) -> list[Verdict]:
     if run.has_training_data():
-        return [Finding(rule=ID, category=CATEGORY, status="pass", expected="training data",
+        return [Verdict(status="pass", expected="training data",
                         message="training data found", lines=[run.line])]
     seen = []
     if run.config is not None:
@@ -35,5 +35,8 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
     if run.crash is not None:
         seen.append("a traceback")
     detail = f" (only {', '.join(seen)})" if seen else ""
-    return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=False, expected="training data",
+    return [Verdict(status=SEVERITY, value=False, expected="training data",
                     message=f"no activation check, gradient step, epoch line or results{detail}: {options.reason}")]
+
+
+SPEC = RuleSpec(id="log.no_data", category="log", order=1, options=Options, check=check, final_only="always")

@@ -17,7 +17,7 @@ log was pasted from another cell, or it lost lines: any verdict drawn from
 both would mix two runs.
 
 Example: fold 1 epoch 4 printed `val_r2: -1.0087`, `val/mean_r2` at step 19
--0.9087: warns, R2 differs by 0.1000.
+-0.9087: warns, "epoch 4 R2 -1.0087 in the log, -0.9087 in the event file".
 """
 
 from __future__ import annotations
@@ -27,13 +27,10 @@ from collections import defaultdict
 
 from pydantic import Field
 
-from percediag.findings import Finding
 from percediag.model import Run
-from percediag.settings import RuleOptions, Settings
-
-ID = "log.sources_agree"
-CATEGORY = "log"
-ORDER = 10
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -50,7 +47,7 @@ def _differs(printed: float | None, logged: float | None, tolerance: float) -> b
     return abs(printed - logged) > tolerance
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     if not run.event_sources:
         return []
     problems: dict[int | None, list[tuple[str, list[int]]]] = defaultdict(list)
@@ -76,12 +73,15 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
     for fold_id in dict.fromkeys([*compared, *problems]):
         items = problems.get(fold_id, [])
         if not items:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="pass", fold=fold_id, value=0, expected=expected,
+            findings.append(Verdict(status="pass", fold=fold_id, value=0, expected=expected,
                                     message=f"{compared[fold_id]} epoch(s) in both agree"))
             continue
         shown = "; ".join(text for text, _ in items[:3]) + (f"; ... {len(items) - 3} more" if len(items) > 3 else "")
         lines = [line for _, item_lines in items[:3] for line in item_lines]
-        findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold_id, value=len(items),
+        findings.append(Verdict(status=SEVERITY, fold=fold_id, value=len(items),
                                 expected=expected, lines=list(dict.fromkeys(lines)),
                                 message=f"{len(items)} disagreement(s) between the log and the event files: {shown}: {options.reason}"))
     return findings
+
+
+SPEC = RuleSpec(id="log.sources_agree", category="log", order=10, options=Options, check=check)

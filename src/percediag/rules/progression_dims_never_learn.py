@@ -14,8 +14,10 @@ beats the mean prediction in any epoch gets no usable signal: its labels
 (a shifted or constant column), its loss weight, or the features it needs
 are suspect, which no change of learning rate or initialisation repairs.
 
-Example: fold 1 with `val/r2_timing` at -0.12, -0.08, ..., -0.02 over 20
-epochs: `timing` never learned; fails at max_dims 0.
+Example: fold 1 with `val/r2_timing` at -0.12, -0.115, ..., -0.02 over 20
+epochs while the other 18 dimensions rise above 0: `timing` never learned;
+at max_dims 0 the rule warns (its default severity): "1 of 19 dimensions
+never rose above R2 0 in 20 epochs: timing (-0.020)".
 """
 
 from __future__ import annotations
@@ -24,13 +26,10 @@ import math
 
 from pydantic import Field
 
-from percediag.findings import Finding
 from percediag.model import Run
-from percediag.settings import RuleOptions, Settings
-
-ID = "progression.dims_never_learn"
-CATEGORY = "progression"
-ORDER = 11
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -40,7 +39,7 @@ class Options(RuleOptions):
     reasons: dict[str, str] = Field(default_factory=dict, description="why each threshold has its value")
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     findings = []
     expected = f"at most {options.max_dims} with best R2 <= {options.min_r2:g}"
     for fold in run.folds:
@@ -49,7 +48,7 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
             continue
         lines = [e.event_line if e.event_line is not None else e.line for e in (epochs[0], epochs[-1])]
         if len(epochs) < options.min_epochs:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold.fold, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold.fold, expected=expected,
                                     lines=lines[-1:], message=f"per-dimension R2 for {len(epochs)} epoch(s); "
                                     f"{options.min_epochs} are needed to say a dimension never learned"))
             continue
@@ -66,11 +65,14 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         if len(never) <= options.max_dims:
             message = (f"{total - len(never)} of {total} dimensions rose above R2 {options.min_r2:g} in {len(epochs)} epochs"
                        + (f"; never: {shown}" if never else ""))
-            findings.append(Finding(rule=ID, category=CATEGORY, status="pass", fold=fold.fold, value=len(never),
+            findings.append(Verdict(status="pass", fold=fold.fold, value=len(never),
                                     expected=expected, lines=lines, message=message))
             continue
         message = (f"{len(never)} of {total} dimensions never rose above R2 {options.min_r2:g} in {len(epochs)} epochs: "
                    f"{shown}{more}: {options.reason}")
-        findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold.fold, value=len(never),
+        findings.append(Verdict(status=SEVERITY, fold=fold.fold, value=len(never),
                                 expected=expected, lines=lines, direction="above", message=message))
     return findings
+
+
+SPEC = RuleSpec(id="progression.dims_never_learn", category="progression", order=11, options=Options, check=check)

@@ -19,7 +19,9 @@ that climbs this way will not reach the SOTA range, which needs most
 dimensions.
 
 Example: best epoch mean R2 0.12, with dynamic_range 0.55, timbre_loudness
-0.48 and tempo 0.41 holding 61% of the positive sum: warns.
+0.48 and tempo 0.41 holding 61% of the positive sum: warns, "the best 3 of 19
+dimensions at epoch 7 (dynamic_range 0.550, timbre_loudness 0.480, tempo
+0.410) hold 61% of the positive R2 (mean R2 0.1200), above 50%".
 """
 
 from __future__ import annotations
@@ -28,13 +30,10 @@ import math
 
 from pydantic import Field
 
-from percediag.findings import Finding
 from percediag.model import Run
-from percediag.settings import RuleOptions, Settings
-
-ID = "progression.dims_share"
-CATEGORY = "progression"
-ORDER = 12
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -44,7 +43,7 @@ class Options(RuleOptions):
     reasons: dict[str, str] = Field(default_factory=dict, description="why each threshold has its value")
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     findings = []
     expected = f"best {options.top} hold <= {options.max_share:.0%} of the positive R2"
     for fold in run.folds:
@@ -62,12 +61,15 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         top = values[:options.top]
         share = sum(v for v, _ in top) / total
         names = ", ".join(f"{n} {v:.3f}" for v, n in top)
-        status = "pass" if share <= options.max_share else options.severity
+        status = "pass" if share <= options.max_share else SEVERITY
         message = (f"the best {len(top)} of {len(best.dim_r2)} dimensions at epoch {best.epoch} ({names}) hold {share:.0%} "
                    f"of the positive R2 (mean R2 {best.val_r2:.4f})")
         if status != "pass":
             message += f", above {options.max_share:.0%}: {options.reason}"
-        findings.append(Finding(rule=ID, category=CATEGORY, status=status, fold=fold.fold, value=round(share, 4),
+        findings.append(Verdict(status=status, fold=fold.fold, value=round(share, 4),
                                 expected=expected, lines=[line], direction=None if status == "pass" else "above",
                                 message=message))
     return findings
+
+
+SPEC = RuleSpec(id="progression.dims_share", category="progression", order=12, options=Options, check=check)

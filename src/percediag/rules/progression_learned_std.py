@@ -21,8 +21,9 @@ model predicts nearly the same score for every performance. A std that
 falls during training points at the optimisation (learning rate, gradient
 flow), one that never rises at the head or the data.
 
-Example (the replica's Round 9 events, fold 1): `val/pred_std` 0.0069 at
-epoch 0 and 0.0095 at epoch 7: fails, below 0.05 at every epoch.
+Example (the replica's Round 9 events, fold 1, as Lightning's metrics.csv):
+`val/pred_std` 0.0069 at epoch 0 and 0.0095 at epoch 7: fails, below 0.05
+at every epoch.
 """
 
 from __future__ import annotations
@@ -31,14 +32,11 @@ import math
 
 from pydantic import Field, model_validator
 
-from percediag.findings import Finding
 from percediag.model import Run
 from percediag.rules.base import fmt
-from percediag.settings import RuleOptions, Settings
-
-ID = "progression.learned_std"
-CATEGORY = "progression"
-ORDER = 10
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -65,7 +63,7 @@ def _first_batch(run: Run, fold_id: int | None, settings: Settings) -> str:
     return ""
 
 
-def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     findings = []
     expected = f">= {options.min:g} at the last epoch"
     for fold in run.folds:
@@ -76,7 +74,7 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         line = last.event_line if last.event_line is not None else last.line
         if not math.isfinite(last.pred_std) or last.pred_std < 0:
             # Not a spread at all: a broken metric, reported as such (never as "nearly constant").
-            findings.append(Finding(rule=ID, category=CATEGORY, status="fail", fold=fold.fold, value=last.pred_std,
+            findings.append(Verdict(status="fail", fold=fold.fold, value=last.pred_std,
                                     expected=expected, lines=[line],
                                     message=f"learned prediction std is {last.pred_std} at epoch {last.epoch}: "
                                             "not a possible std (finite, at least 0)"))
@@ -86,19 +84,22 @@ def check(run: Run, options: Options, settings: Settings) -> list[Finding]:
         value = last.pred_std
         if value >= options.min:
             message = f"learned prediction std {fmt(value, 4)} at epoch {last.epoch}{_first_batch(run, fold.fold, settings)}"
-            findings.append(Finding(rule=ID, category=CATEGORY, status="pass", fold=fold.fold, value=value,
+            findings.append(Verdict(status="pass", fold=fold.fold, value=value,
                                     expected=expected, lines=[line], message=message))
             continue
         peak_line = peak.event_line if peak.event_line is not None else peak.line
         if peak.pred_std >= options.min and peak.pred_std - value >= options.collapse_drop * peak.pred_std:
             message = (f"collapsed during training: learned prediction std {fmt(peak.pred_std, 4)} at epoch {peak.epoch}, "
                        f"{fmt(value, 4)} at epoch {last.epoch}, below {options.min:g}: {options.reason}")
-            findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold.fold, value=value,
+            findings.append(Verdict(status=SEVERITY, fold=fold.fold, value=value,
                                     expected=expected, lines=[line, peak_line], direction="collapsed", message=message))
             continue
         message = (f"learned prediction std {fmt(value, 4)} at epoch {last.epoch} (at most {fmt(peak.pred_std, 4)} "
                    f"at epoch {peak.epoch}), below {options.min:g}: {options.reason}")
-        findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold.fold, value=value,
+        findings.append(Verdict(status=SEVERITY, fold=fold.fold, value=value,
                                 expected=expected, lines=[line, peak_line] if peak_line != line else [line],
                                 direction="below", message=message))
     return findings
+
+
+SPEC = RuleSpec(id="progression.learned_std", category="progression", order=10, options=Options, check=check)

@@ -9,8 +9,9 @@ mean. One finding per comparison that regressed, or one pass.
 Why: a CI gate on a new round must fail when the round made R2 worse, even
 if both rounds miss the absolute milestones.
 
-Example: baseline fold 1 R2 after 10 epochs 0.256, new 0.198: fails
-(-0.058, beyond 0.02).
+Example: a Round 5 rerun against the Round 5 log (fold 1 R2 after 10
+epochs 0.2562, new 0.1980): fails, "R2 after 10 epochs fell from 0.2562 to
+0.1980 (-0.0582)", beyond 0.02 (so do R2 after 5 epochs and the best R2).
 
 `percediag diff` reads two more numbers from these options for its
 verdict: `tolerance` is the least change of the headline R2 (the
@@ -27,15 +28,11 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from percediag.findings import Finding
+from percediag.metrics import common_folds, fold_best_r2, fold_by_id, r2_after
 from percediag.model import Run
-from percediag.rules.progression_convergence import best_of
-from percediag.settings import RuleOptions, Settings
-
-ID = "progression.regression"
-CATEGORY = "progression"
-ORDER = 3
-NEEDS_BASELINE = True
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
 
 class Options(RuleOptions):
@@ -50,47 +47,42 @@ class Options(RuleOptions):
         return self
 
 
-def _at(run: Run, fold_id: int | None, epochs_done: int):
-    for fold in run.folds:
-        if fold.fold == fold_id:
-            hit = next((e for e in fold.epochs if e.epoch == epochs_done - 1 and e.val_r2 is not None), None)
-            if hit is not None:
-                return hit.val_r2, hit.line
-    return None
-
-
 def comparisons(run: Run, baseline: Run, settings: Settings):
     """(label, fold, old, new, line) for every R2 both logs report."""
-    folds = [f.fold for f in run.folds if any(b.fold == f.fold for b in baseline.folds)]
+    folds = common_folds(run, baseline)
     for epochs_done in settings.progression.milestones:
         for fold in folds:
-            old, new = _at(baseline, fold, epochs_done), _at(run, fold, epochs_done)
+            old, new = r2_after(baseline, fold, epochs_done), r2_after(run, fold, epochs_done)
             if old is not None and new is not None:
-                yield f"R2 after {epochs_done} epochs", fold, old[0], new[0], new[1]
+                yield f"R2 after {epochs_done} epochs", fold, old.val_r2, new.val_r2, new.line
     for fold in folds:
-        old = best_of(next(f for f in baseline.folds if f.fold == fold))
-        new = best_of(next(f for f in run.folds if f.fold == fold))
+        old = fold_best_r2(fold_by_id(baseline, fold))
+        new = fold_best_r2(fold_by_id(run, fold))
         if old is not None and new is not None:
-            yield "best R2", fold, old[0], new[0], new[1]
+            yield "best R2", fold, old.value, new.value, new.line
     if run.aggregate and baseline.aggregate and "r2" in run.aggregate.metrics and "r2" in baseline.aggregate.metrics:
         old_mean, new_mean = baseline.aggregate.metrics["r2"], run.aggregate.metrics["r2"]
         if old_mean is not None and new_mean is not None:
             yield "cross-validation mean R2", None, old_mean, new_mean, run.aggregate.lines["r2"]
 
 
-def check(run: Run, options: Options, settings: Settings, baseline: Run) -> list[Finding]:
+def check(run: Run, options: Options, settings: Settings, baseline: Run) -> list[Verdict]:
     expected = f"no drop beyond {options.tolerance:g} R2"
     compared = list(comparisons(run, baseline, settings))
     if not compared:
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
+        return [Verdict(status="missing", expected=expected,
                         message="no R2 that both logs report (no common fold reached a milestone)")]
     findings = []
     for label, fold, old, new, line in compared:
         if new < old - options.tolerance:
-            findings.append(Finding(rule=ID, category=CATEGORY, status=options.severity, fold=fold, value=new - old,
+            findings.append(Verdict(status=SEVERITY, fold=fold, value=new - old,
                                     expected=expected, lines=[line], direction="below",
                                     message=f"{label} fell from {old:.4f} to {new:.4f} ({new - old:+.4f}): {options.reason}"))
     if not findings:
-        findings.append(Finding(rule=ID, category=CATEGORY, status="pass", expected=expected,
+        findings.append(Verdict(status="pass", expected=expected,
                                 message=f"none of {len(compared)} R2 comparisons fell beyond {options.tolerance:g}"))
     return findings
+
+
+SPEC = RuleSpec(id="progression.regression", category="progression", order=3, options=Options, check=check,
+                needs_baseline=True)

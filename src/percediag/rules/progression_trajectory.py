@@ -62,15 +62,13 @@ from __future__ import annotations
 
 import math
 
-from percediag.findings import Finding
 from percediag.model import Epoch, Fold, Run
 from percediag.rules.base import fmt
-from percediag.settings import RuleOptions, Settings
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 from percediag.trajectory import Forecast, convergence_floor, run_forecasts
 
-ID = "progression.trajectory"
-CATEGORY = "progression"
-ORDER = 4
 Options = RuleOptions
 
 
@@ -141,23 +139,26 @@ def _judge(fold: Fold, fc: Forecast, floor: float | None, settings: Settings, se
     return "warn", f"{shape}; {fc.reason}", None
 
 
-def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
+def check(run: Run, options: RuleOptions, settings: Settings) -> list[Verdict]:
     floor = convergence_floor(settings)
     expected = _expected(floor)
     forecasts = iter(run_forecasts(run, settings))  # one per fold that has epoch lines, in order
     findings = []
     for fold in run.folds:
         if not fold.epochs:
-            findings.append(Finding(rule=ID, category=CATEGORY, status="missing", fold=fold.fold, expected=expected,
+            findings.append(Verdict(status="missing", fold=fold.fold, expected=expected,
                                     lines=[fold.line], message="no epoch lines in this fold; trajectory not judged"))
             continue
         fc = next(forecasts)
-        status, message, direction = _judge(fold, fc, floor, settings, options.severity)
+        status, message, direction = _judge(fold, fc, floor, settings, SEVERITY)
         value = fc.projected if fc.projected is not None else fc.last_r2
-        findings.append(Finding(rule=ID, category=CATEGORY, status=status, fold=fold.fold, value=value,
+        findings.append(Verdict(status=status, fold=fold.fold, value=value,
                                 expected=expected, lines=_lines(fold, fc), message=message,
                                 direction=direction if status != "pass" else None))
     if not findings:
-        findings.append(Finding(rule=ID, category=CATEGORY, status="missing", expected=expected,
+        findings.append(Verdict(status="missing", expected=expected,
                                 message="no fold with epoch lines; trajectory not judged"))
     return findings
+
+
+SPEC = RuleSpec(id="progression.trajectory", category="progression", order=4, options=Options, check=check)

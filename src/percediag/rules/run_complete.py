@@ -9,18 +9,17 @@ epoch seen.
 Why: a partial log is judged on partial evidence: milestones not reached
 are `missing`, and a pasted log cut short looks like a stalled run.
 
-Example (round5-interrupted.log): ends in fold 2 after `Epoch 4`: warns.
+Example (round5-interrupted.log): ends in fold 2 after `Epoch 4`: warns,
+"the log ends inside fold 2, after Epoch 4".
 """
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import Run
-from percediag.settings import RuleOptions, Settings
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "run.complete"
-CATEGORY = "run"
-ORDER = 2
 Options = RuleOptions
 
 
@@ -35,12 +34,12 @@ def expected_folds(run: Run) -> int | None:
     return None
 
 
-def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
+def check(run: Run, options: RuleOptions, settings: Settings) -> list[Verdict]:
     if not run.folds:
         if run.aggregate is not None:
-            return [Finding(rule=ID, category=CATEGORY, status="pass", expected="complete",
+            return [Verdict(status="pass", expected="complete",
                             message="aggregate results printed", lines=[run.aggregate.line])]
-        return [Finding(rule=ID, category=CATEGORY, status="missing", expected="complete", message="no fold in the log")]
+        return [Verdict(status="missing", expected="complete", message="no fold in the log")]
     last = run.folds[-1]
     if not last.finished and run.aggregate is None:
         where = f"fold {last.fold}" if last.fold is not None else "a fold"
@@ -55,14 +54,17 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
         else:
             detail = "before its first epoch line"
             lines = [last.line]
-        return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=False, expected="complete", lines=lines,
+        return [Verdict(status=SEVERITY, value=False, expected="complete", lines=lines,
                         message=f"the log ends inside {where}, {detail}")]
     total = expected_folds(run)
     done = sum(1 for f in run.folds if f.finished)
     if run.aggregate is None and total is not None and done < total:
-        return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=False, expected="complete",
+        return [Verdict(status=SEVERITY, value=False, expected="complete",
                         lines=[last.end_line or last.line],
                         message=f"{done} of {total} folds finished and no aggregate results")]
     suffix = " with aggregate results" if run.aggregate is not None else ""
-    return [Finding(rule=ID, category=CATEGORY, status="pass", value=True, expected="complete",
+    return [Verdict(status="pass", value=True, expected="complete",
                     message=f"{done} fold(s) finished{suffix}")]
+
+
+SPEC = RuleSpec(id="run.complete", category="run", order=2, options=Options, check=check, final_only="always")

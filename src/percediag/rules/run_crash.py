@@ -4,6 +4,8 @@ What it checks: a Python traceback that ends the run (no training record
 after it) is the rule's severity (default fail), quoting the exception
 line. A KeyboardInterrupt, as a traceback or as Lightning's `Detected
 KeyboardInterrupt, attempting graceful shutdown`, is an interruption: warn.
+Output with no traceback and no training record either (the wrong file)
+is missing, not a pass: nothing in it says the run did not crash.
 
 Why: a crashed run's numbers stop where it stopped; everything after it in
 the criteria is unknown. The exception line is usually the fix (the
@@ -25,23 +27,21 @@ fails.
 
 from __future__ import annotations
 
-from percediag.findings import Finding
 from percediag.model import Run
-from percediag.settings import RuleOptions, Settings
+from percediag.rules.options import RuleOptions
+from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
+from percediag.settings import Settings
 
-ID = "run.crash"
-CATEGORY = "run"
-ORDER = 1
 Options = RuleOptions
 
 
-def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
+def check(run: Run, options: RuleOptions, settings: Settings) -> list[Verdict]:
     crash = run.crash
     interrupts = [s for s in [*run.stops, *(s for f in run.folds for s in f.stops)] if s.kind == "interrupted"]
     if crash is not None and crash.terminal:
         line = crash.exception_line or crash.line
         if crash.exception_type == "KeyboardInterrupt":
-            return [Finding(rule=ID, category=CATEGORY, status="warn", value=crash.exception, lines=[crash.line, line],
+            return [Verdict(status="warn", value=crash.exception, lines=[crash.line, line],
                             expected="no crash", message="interrupted by the user (KeyboardInterrupt), not a crash",
                             direction="interrupted")]
         what = crash.exception or "traceback without exception line"
@@ -55,13 +55,20 @@ def check(run: Run, options: RuleOptions, settings: Settings) -> list[Finding]:
                     f"judged, the steps after it did not run): {what}")
         else:
             what = f"crashed: {what}"
-        return [Finding(rule=ID, category=CATEGORY, status=options.severity, value=crash.exception, expected="no crash",
+        return [Verdict(status=SEVERITY, value=crash.exception, expected="no crash",
                         lines=[crash.line, line], message=what, direction=direction)]
     if interrupts:
-        return [Finding(rule=ID, category=CATEGORY, status="warn", value="interrupted", expected="no crash",
+        return [Verdict(status="warn", value="interrupted", expected="no crash",
                         lines=[interrupts[-1].line], message=f"interrupted by the user: {interrupts[-1].text}",
                         direction="interrupted")]
     if crash is not None:
-        return [Finding(rule=ID, category=CATEGORY, status="pass", value=crash.exception, expected="no crash",
+        return [Verdict(status="pass", value=crash.exception, expected="no crash",
                         lines=[crash.line], message=f"a traceback ({crash.exception}) was followed by more training")]
-    return [Finding(rule=ID, category=CATEGORY, status="pass", expected="no crash", message="no traceback")]
+    if not run.has_training_data():
+        # No traceback in output that holds no training either (the wrong file, pip's output): nothing to vouch for.
+        return [Verdict(status="missing", expected="no crash",
+                        message="no traceback, but no training output either: whether the run crashed is unknown")]
+    return [Verdict(status="pass", expected="no crash", message="no traceback")]
+
+
+SPEC = RuleSpec(id="run.crash", category="run", order=1, options=Options, check=check)
