@@ -207,3 +207,29 @@ def test_compare_and_diagnose_take_derived_facts_from_metrics_not_from_rules(pac
     reaching = {path.name: sorted(m for m in _imports(path) if m.startswith("percediag.rules") and m not in allowed)
                 for path in sorted((PACKAGE / package).glob("*.py"))}
     assert {name: found for name, found in reaching.items() if found} == {}
+
+
+def test_an_impossible_r2_is_no_best_anywhere(tmp_path):
+    """An R2 of +1.5 is a broken metric (log.impossible_values), not the best R2: not in watch's
+    fold_end event, not on the HTML plot's best marker, not in the share of dimensions."""
+    import json
+    import subprocess
+    import sys
+
+    text = (PACKAGE.parents[1] / "examples" / "logs" / "nan-gradients.log").read_text(encoding="utf-8")
+    broken = "val_r2: +1.5000 | lr: 5.00e-05 | time: 28.9s *best*"
+    text = text.replace("val_r2: -0.0125 | lr: 5.00e-05 | time: 28.9s *best*", broken, 1)
+    assert broken in text
+    log = tmp_path / "r2-above-one.log"
+    log.write_text(text, encoding="utf-8")
+    command = [sys.executable, "-m", "percediag"]
+    watched = subprocess.run([*command, "watch", str(log), "--idle-exit", "0.3", "-f", "jsonl", "--fail-on", "never"],
+                             capture_output=True, text=True, timeout=120)
+    ends = [json.loads(line) for line in watched.stdout.splitlines() if '"fold_end"' in line]
+    assert ends and all(event["best_r2"] is None or event["best_r2"] <= 1 for event in ends), ends
+    html = subprocess.run([*command, "check", str(log), "-f", "html", "--fail-on", "never", "--isolated"],
+                          capture_output=True, text=True, timeout=120)
+    assert html.returncode == 0, html.stderr
+    assert "best R2 +1.5000" not in html.stdout
+    run = parse_text(text)
+    assert all(metrics.best_epoch(fold) is None or metrics.best_epoch(fold).val_r2 <= 1 for fold in run.folds)

@@ -153,7 +153,8 @@ def test_the_scan_finds_every_marker_the_line_parser_knows():
         checked.add(match.lastgroup)
         assert SCAN.pattern.search(line.encode()) is not None, line
         assert prescan.marker_positions(line.encode(), SCAN), line
-    assert checked == set(MARKERS.groupindex) - {"gradient"}
+    assert checked == set(MARKERS.groupindex) - {"gradient"}, (
+        "a block kind none of these lines opens: add one of its marker lines to MARKER_LINES")
 
 
 def first_match_per_line(buf: bytes) -> list[int]:

@@ -120,3 +120,26 @@ def test_every_reported_rule_is_listed_and_explained():
         assert registry.module_for(rule) is not None and registry.module_for(rule).__doc__.strip()
         code, out, _ = run_cli(["explain", rule])
         assert code == 0 and len(out) > 200
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    # A misspelt rule id is an unknown rule with the nearest id, blamed on the --set that wrote it.
+    ("activation.logit_sd.min=1", "--set activation.logit_sd.min: rules.activation.logit_sd: unknown rule; "
+                                  "did you mean 'activation.logit_std'?"),
+    ("rules.activation.logit_sd.min=1", "--set rules.activation.logit_sd.min: rules.activation.logit_sd: unknown rule; "
+                                        "did you mean 'activation.logit_std'?"),
+    # A key of a section that is also a rule category: the rule it resembles is named.
+    ("progression.convergance.min=0.1", "--set progression.convergance.min: progression.convergance: unknown key; "
+                                        "did you mean the rule 'progression.convergence'?"),
+    ("progression.milestones.x=0.1", "--set progression.milestones.x: progression.milestones.x"),
+])
+def test_set_typos_name_the_set_and_the_nearest_rule(override, message):
+    with pytest.raises(ConfigError) as error:
+        load_settings(profile="round5", sets=[override], isolated=True)
+    assert str(error.value).startswith(message), str(error.value)
+
+
+def test_set_with_the_rules_prefix_reaches_the_rule():
+    plain = load_settings(profile="round5", sets=["activation.logit_std.min=0.9"], isolated=True)
+    prefixed = load_settings(profile="round5", sets=["rules.activation.logit_std.min=0.9"], isolated=True)
+    assert plain.rules["activation.logit_std"]["min"] == prefixed.rules["activation.logit_std"]["min"] == 0.9

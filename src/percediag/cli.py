@@ -976,6 +976,12 @@ def main() -> None:
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
     sys.stdout = _Stdout(sys.stdout)
+    program = _is_program()
+    if program and sys.argv[1:2] and sys.argv[1] in _FORECASTING:
+        # numpy's OpenBLAS starts a thread per core when it is imported (40 ms of CPU, measured):
+        # a forecast's fits are far too small to use them. Set for the commands that forecast
+        # and run no program of the user's (watch does: its command keeps the environment).
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = EXIT_OK
     try:
         _main()
@@ -1002,13 +1008,36 @@ def main() -> None:
         code = _fatal(f"{exc.filename or 'standard output'}: {exc.strerror or exc}")
     finally:
         sys.stdout, sys.stderr = saved
-    if getattr(sys.modules.get("__main__"), "main", None) is main:
+    if program and _nothing_pending():
         # percediag is the program (its entry point or `python -m percediag`), and its output
         # is flushed: end without the interpreter's teardown, which frees every module
-        # (numpy, pydantic, rich) one by one. An in-process caller keeps its interpreter.
+        # (numpy, pydantic, rich) one by one (70 ms of CPU for a small check, measured).
+        # An in-process caller keeps its interpreter.
         _flush_streams()
         os._exit(code)
     sys.exit(code)
+
+
+# The commands whose reports hold forecasts (numpy) and that start no program of the user's.
+_FORECASTING = ("check", "diff", "history")
+
+
+def _is_program() -> bool:
+    """percediag is the program (its entry point or `python -m percediag`), not a caller's function."""
+    return getattr(sys.modules.get("__main__"), "main", None) is main
+
+
+def _nothing_pending() -> bool:
+    """Nothing the teardown would still do: no exit handler registered (by a library or a
+    plugin), no thread other than the main one that the interpreter would wait for. Otherwise
+    percediag exits the ordinary way, and they run."""
+    import atexit
+    import threading
+
+    handlers = getattr(atexit, "_ncallbacks", None)  # CPython's count of registered handlers
+    if handlers is None or handlers():
+        return False
+    return all(thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread())
 
 
 def _flush_streams() -> None:

@@ -15,6 +15,7 @@ vocabulary keeps `model` free of it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 from pydantic import BaseModel, Field
@@ -56,9 +57,10 @@ class Best(NamedTuple):
     line: int
 
 
-def best_epoch(fold: Fold) -> Epoch | None:
-    """The fold's epoch line with the highest possible R2 (finite, at most 1), the first on a tie."""
-    finite = [e for e in fold.epochs if e.val_r2 is not None and possible_r2(e.val_r2)]
+def best_epoch(fold: Fold, where: Callable[[Epoch], bool] | None = None) -> Epoch | None:
+    """The fold's epoch line with the highest possible R2 (finite, at most 1), the first on a tie;
+    with `where`, among the epoch lines it accepts."""
+    finite = [e for e in fold.epochs if e.val_r2 is not None and possible_r2(e.val_r2) and (where is None or where(e))]
     return max(finite, key=lambda e: e.val_r2) if finite else None
 
 

@@ -20,15 +20,18 @@ from __future__ import annotations
 import difflib
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError, field_validator, model_validator
 
 from percediag.errors import ConfigError
+from percediag.events.scalars import MAX_EPOCH
 # Through the module, not a name imported from it: tests point configs_dir at a copy of the tables.
 import percediag.settings as config
 
 M = TypeVar("M", bound=BaseModel)
+# A reason is the point of a table entry: an empty or blank one is refused.
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 def table_path(name: str) -> Path:
@@ -86,8 +89,8 @@ class Dimensions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    count: int = Field(ge=1)
-    reason: str
+    count: StrictInt = Field(ge=1)
+    reason: Reason
 
 
 class RoundTable(BaseModel):
@@ -130,8 +133,9 @@ def dimension_count() -> int:
 class Milestone(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    epochs: int = Field(ge=1, description="R2 after this many completed epochs")
-    reason: str
+    # Strict: `true`, "5" and 5.0 are typos, not epochs; at most the largest epoch number a log can give.
+    epochs: StrictInt = Field(ge=1, le=MAX_EPOCH, description="R2 after this many completed epochs")
+    reason: Reason
 
 
 class R2Axis(BaseModel):
@@ -143,7 +147,7 @@ class R2Axis(BaseModel):
     ceiling: float = Field(description="the axis reaches up to at least this")
     lowest: float = Field(description="the axis never goes below this")
     highest: float = Field(le=1.0, description="the axis never goes above this (R2 is at most 1)")
-    reason: str
+    reason: Reason
 
     @model_validator(mode="after")
     def _ordered(self) -> R2Axis:

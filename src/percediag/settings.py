@@ -288,7 +288,36 @@ def profile_names() -> list[str]:
 
 
 # libyaml's C loader when the build has it (ten times faster), else the pure-Python one.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _UniqueKeyLoader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing a key written twice in one mapping. YAML requires unique keys;
+    PyYAML would keep the last value silently, so a milestone or threshold written twice would
+    change without the user seeing it. Construction is Python code on either parser."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue  # `<<:` merges are keys of their own kind; the merged ones may be overridden
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:
+                    continue  # an unhashable key: the base constructor reports it
+                if first is not key_node:
+                    shown = "".join(ch if ch.isprintable() else "?" for ch in str(key))[:80]
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"duplicate key '{shown}' (first at line {first.start_mark.line + 1})", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+# Every YAML percediag reads (bundled tables, profiles, user configs, rounds files, --set values) goes through it.
+_SAFE_LOADER = _UniqueKeyLoader
 
 
 def _refuse_aliases(text: str, name: str) -> None:
@@ -479,16 +508,25 @@ class SettingsRecipe:
             raise ConfigError(f"{self.profile_origin}: profile: expected a profile name")
 
     def build(self, profile: str | None = None) -> Settings:
-        key = (self.profile or profile, repr(self.history))
+        # No profile named is the default one (build_settings picks it): one key, one build.
+        key = (self.profile or profile or DEFAULT_PROFILE, repr(self.history))
         if key not in self._built:
-            self._built[key] = build_settings(self.profile or profile, self.user_config, self.overrides, self.tried, self.history)
+            self._built[key] = build_settings(key[0], self.user_config, self.overrides, self.tried, self.history)
         return self._built[key]
 
 
 def _nest(key: str, value: Any, current: dict[str, Any]) -> dict[str, Any]:
     """`activation.logit_std.min` -> {'rules': {'activation.logit_std': {'min': v}}}."""
     parts = key.split(".")
-    if len(parts) >= 3 and f"{parts[0]}.{parts[1]}" in current.get("rules", {}):
+    rules = current.get("rules", {})
+    if len(parts) >= 4 and parts[0] == "rules":
+        parts = parts[1:]  # `rules.activation.logit_std.min`: the rule id is still two parts
+    # A rule id is CATEGORY.NAME: a key whose first part is a rule category names a rule, known or
+    # not, so that a misspelt one is reported as an unknown rule with the nearest id.
+    # (`progression.milestones.5` is a section of its own, not a rule).
+    known = f"{parts[0]}.{parts[1]}" in rules if len(parts) >= 3 else False
+    category = len(parts) >= 3 and parts[0] not in current and any(r.startswith(f"{parts[0]}.") for r in rules)
+    if known or category:
         parts = ["rules", f"{parts[0]}.{parts[1]}", *parts[2:]]
     nested: Any = value
     for part in reversed(parts):
@@ -504,18 +542,26 @@ def validate(merged: dict[str, Any], origins: dict[str, str], name: str) -> Sett
     try:
         settings = Settings.model_validate({**merged, "origins": origins})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, origins, name)) from exc
+        raise ConfigError(_describe(exc, origins, name, list(merged.get("rules") or {}))) from exc
     return settings
 
 
-def _describe(exc: ValidationError, origins: dict[str, str], name: str) -> str:
+def _describe(exc: ValidationError, origins: dict[str, str], name: str, rule_ids: list[str]) -> str:
     error = exc.errors()[0]
     path = ".".join(str(p) for p in error["loc"])
-    source = origins.get(path, name)
+    # The value that brought the key: its own origin, else the origin of a key below it (a --set).
+    below = {origin for key, origin in origins.items() if key.startswith(path + ".")}
+    source = (origins.get(path)
+              or (below.pop() if len(below) == 1 else None)
+              or next((origins[key] for key in sorted(origins, key=len, reverse=True) if path.startswith(key + ".")), name))
     if error["type"] == "extra_forbidden":
         field_names = _allowed_keys(error["loc"][:-1])
         hint = difflib.get_close_matches(str(error["loc"][-1]), field_names, n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        if not hint and len(error["loc"]) == 2:
+            # `progression.convergance`: the section exists, but the key was meant as a rule id.
+            rules = difflib.get_close_matches(path, [str(r) for r in rule_ids], n=1)
+            suggestion = f"; did you mean the rule '{rules[0]}'?" if rules else ""
         return f"{source}: {path}: unknown key{suggestion}"
     message = error["msg"].removeprefix("Value error, ")
     return f"{source}: {path}: {message}"
@@ -545,7 +591,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         # The profile picks the chain the values merge into; --set cannot change it afterwards.
         raise ConfigError(f"--set {text}: choose the profile with --profile (or profile: in the configuration)")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = yaml.load(raw, Loader=_SAFE_LOADER) if raw.strip() else ""  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {text}: value is not valid YAML") from exc
     if isinstance(value, (dict, list)):

@@ -31,14 +31,18 @@ import itertools
 import math
 import threading
 from collections import OrderedDict
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from percediag.model import Fold, Run, possible_r2
 from percediag.roundtable import display
 from percediag.settings import Settings, Trajectory
+
+# numpy (about 70 ms to import on a quiet machine) is imported by the functions
+# that compute with it: a log without validation epochs makes no forecast and never loads it.
+if TYPE_CHECKING:
+    import numpy as np
 
 TREND_CLASSES = ("rising", "plateau", "declining", "oscillating", "diverged")
 
@@ -127,6 +131,8 @@ def _fit_many(t: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     so no (m, k, n) product is built for them; the first round, unweighted,
     needs none at all.
     """
+    import numpy as np
+
     span = float(t.max() - t.min()) or 1.0
     taus = np.geomspace(0.3, 20.0 * span, _TAUS)
     rows, k = ys.shape[0], taus.size
@@ -165,6 +171,8 @@ def _fit_many(t: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 
 def _binned(values: np.ndarray, most: int) -> np.ndarray:
     """`values` as they are, or, when longer than `most`, the means of `most` consecutive runs of them."""
+    import numpy as np
+
     if len(values) <= most:
         return values
     starts = np.linspace(0, len(values), most + 1).astype(int)[:-1]
@@ -179,6 +187,8 @@ _ROWS_PER_BATCH = 64
 
 def _fit_rows(t: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`_fit_many` over the rows of `ys`, a batch of rows at a time."""
+    import numpy as np
+
     parts = [_fit_many(t, ys[start:start + _ROWS_PER_BATCH]) for start in range(0, len(ys), _ROWS_PER_BATCH)]
     return tuple(np.concatenate(column) for column in zip(*parts))
 
@@ -209,6 +219,8 @@ def scatter(y: np.ndarray) -> float:
     the median ignores the few epochs where the curve bends; for independent
     noise of std s the second differences have std s * sqrt(6).
     """
+    import numpy as np
+
     bends = np.diff(y, 2)
     if len(bends) < 2:
         return 0.0
@@ -217,6 +229,8 @@ def scatter(y: np.ndarray) -> float:
 
 def _oscillating(y: np.ndarray, cfg: Trajectory) -> bool:
     """Steps that keep reversing, each large, and large against the net change: swings, not a trend."""
+    import numpy as np
+
     steps = np.diff(y)
     if len(y) < cfg.min_points:
         return False
@@ -229,6 +243,8 @@ def _oscillating(y: np.ndarray, cfg: Trajectory) -> bool:
 
 def _loss_falling(train_loss: list[float | None]) -> bool | None:
     """Train loss lower at the end than at the start of the list, and falling on a fitted line (None: too few values)."""
+    import numpy as np
+
     points = [(i, v) for i, v in enumerate(train_loss) if v is not None and math.isfinite(v)]
     if len(points) < 2:
         return None
@@ -248,6 +264,8 @@ def classify(t: np.ndarray, y: np.ndarray, train_loss: list[float | None], cfg: 
     patience tail within the noise is not a decline. `overfitting` is a
     decline of at least `overfit_drop` while train loss keeps falling.
     """
+    import numpy as np
+
     window = min(cfg.recent_window, len(y))
     slope = float(np.polyfit(t[-window:], y[-window:], 1)[0]) if window >= 2 else 0.0
     peak = int(np.argmax(y))
@@ -291,6 +309,8 @@ def forecast_fold(fold: Fold, cfg: Trajectory, milestones: dict[int, float], tar
         fc.reason = f"non-finite (or beyond +/-{bound:g}) loss, or an R2 that is not possible, from epoch {nonfinite[0].epoch}"
         fc.lines = [nonfinite[0].line]
         return fc
+    import numpy as np
+
     t = np.array([e.epoch + 1 for e in epochs], dtype=float)
     y = np.array(values, dtype=float)
     best_index = int(np.argmax(y))

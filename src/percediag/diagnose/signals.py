@@ -29,8 +29,8 @@ import math
 from collections import Counter, defaultdict
 
 from percediag.findings import Finding
-from percediag.metrics import learning_rate, printed_heads
-from percediag.model import Run
+from percediag.metrics import best_epoch, learning_rate, printed_heads
+from percediag.model import Run, possible_r2
 from percediag.roundtable import round_table
 from percediag.settings import Settings
 from percediag.trajectory import Forecast
@@ -94,11 +94,11 @@ def learned_signals(run: Run, settings: Settings) -> dict[str, list[int]]:
     climb = settings.ranking.learned_r2_climb
     folds, climbing = 0, []
     for fold in run.folds:
-        epochs = [e for e in fold.epochs if e.val_r2 is not None and math.isfinite(e.val_r2)]
+        epochs = [e for e in fold.epochs if e.val_r2 is not None and possible_r2(e.val_r2)]
         if len(epochs) < 2:
             continue
         folds += 1
-        best = max(epochs, key=lambda e: e.val_r2)
+        best = best_epoch(fold)
         if best.val_r2 >= climb and best.val_r2 - epochs[0].val_r2 >= climb:
             climbing.append(best.line)
     if folds and len(climbing) * 2 >= folds:

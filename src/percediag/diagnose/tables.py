@@ -14,6 +14,7 @@ ConfigError line naming the file, the key and the nearest known name.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 from functools import cache
 from typing import Literal
@@ -33,15 +34,9 @@ class Cause(BaseModel):
     title: str
     seed: str
     prior: float = Field(gt=0, lt=1)
+    # Likelihood ratios: above 1 speaks for the cause, below 1 (0.02 ...) against it. Checked by
+    # CauseTable, which can name the cause: NaN or inf would make every score NaN or 1.
     evidence: dict[str, float]
-
-    @field_validator("evidence")
-    @classmethod
-    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
-        for key, ratio in value.items():
-            if ratio <= 0:
-                raise ValueError(f"likelihood ratio of {key} must be positive")
-        return value
 
 
 class Fix(BaseModel):
@@ -53,6 +48,15 @@ class Fix(BaseModel):
     addresses: list[str]
     cost: Literal["cheap", "long-run"]
     prior: float = Field(gt=0, le=1)
+
+    @field_validator("addresses")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        # A cause named twice would count twice in P(at least one addressed cause).
+        twice = [c for i, c in enumerate(value) if c in value[:i]]
+        if twice:
+            raise ValueError(f"cause '{twice[0]}' is listed twice")
+        return value
 
 
 class RuleStatus(BaseModel):
@@ -83,11 +87,39 @@ class CauseTable(BaseModel):
     tempered_by: list[str]
     causes: list[Cause]
 
+    @model_validator(mode="after")
+    def _sound(self) -> CauseTable:
+        _refuse_twice("causes", [c.id for c in self.causes])
+        for cause in self.causes:
+            for key, ratio in cause.evidence.items():
+                if not (math.isfinite(ratio) and ratio > 0):
+                    raise ValueError(f"causes.{cause.id}.evidence: '{key}': likelihood ratio {ratio!r} is not a "
+                                     f"finite number above 0 (below 1 speaks against the cause, above 1 for it)")
+        return self
+
 
 class FixTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # A cost weight scales a fix's score as its prior does: a finite number in (0, 1].
     cost_weights: dict[str, float]
     fixes: list[Fix]
+
+    @model_validator(mode="after")
+    def _sound(self) -> FixTable:
+        for cost, weight in self.cost_weights.items():
+            if not (math.isfinite(weight) and 0 < weight <= 1):
+                raise ValueError(f"cost_weights.{cost}: {weight!r} is not a number above 0 and at most 1")
+        _refuse_twice("fixes", [f.id for f in self.fixes])
+        return self
+
+
+def _refuse_twice(where: str, ids: list[str]) -> None:
+    """Ids are how profiles, --tried and the ranking name entries: one written twice would shadow the other."""
+    seen: set[str] = set()
+    for name in ids:
+        if name in seen:
+            raise ValueError(f"{where}: id '{name}' is listed twice")
+        seen.add(name)
 
 
 class Tables(BaseModel):

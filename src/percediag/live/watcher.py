@@ -15,12 +15,12 @@ convergence (judged on the final numbers). Each rule declares which
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
 from percediag.findings import Finding
 from percediag.live.lines import LineStream
+from percediag.metrics import best_epoch
 from percediag.model import Log
 from percediag.parsers import Parser
 from percediag.diagnose.profile_choice import choose
@@ -112,8 +112,9 @@ class Watcher:
                                **_where(report, [fold.line]), "time": now})
             if fold.finished and not self._folds[key]:
                 self._folds[key] = True
-                # inf is a broken metric, not a best R2 (as progression.convergence judges it)
-                best = max((e.val_r2 for e in fold.epochs if e.val_r2 is not None and math.isfinite(e.val_r2)), default=None)
+                # inf, nan or above 1 is a broken metric, not a best R2 (as progression.convergence judges it)
+                best_line = best_epoch(fold)
+                best = best_line.val_r2 if best_line is not None else None
                 events.append({"event": "fold_end", "run": index + 1, "fold": fold.fold, "line": fold.end_line,
                                "epochs": len(fold.epochs), "best_r2": best, "time": now})
         for finding in report.findings:

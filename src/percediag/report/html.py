@@ -33,7 +33,7 @@ import re
 from collections import defaultdict
 
 from percediag.findings import CATEGORY_ORDER, STATUS_ORDER, Finding
-from percediag.metrics import epoch_after
+from percediag.metrics import best_epoch, epoch_after
 from percediag.model import Fold
 from percediag.report.model import Report
 from percediag.report.sanitize import clean, clean_model
@@ -363,8 +363,7 @@ class _View:
                 plot.errbar(fc.horizon, fc.interval[0], fc.interval[1], colour, label)
                 plot.marker(fc.horizon, fc.projected, label, fill=colour, shape="diamond", href=self.href(trajectory))
             convergence = self.by_rule.get("progression.convergence", {}).get(fold.fold)
-            best = max((e for e in fold.epochs if e.val_r2 is not None and math.isfinite(e.val_r2)),
-                       key=lambda e: e.val_r2, default=None)
+            best = best_epoch(fold)
             if best is not None and convergence is not None:
                 plot.marker(best.epoch + 1, best.val_r2, f"{_fold_name(fold.fold)} best R2 {best.val_r2:+.4f} at epoch "
                             f"{best.epoch + 1}: {STATUS_WORD[convergence.status]} (expected {convergence.expected})",

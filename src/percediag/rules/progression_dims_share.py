@@ -30,6 +30,7 @@ import math
 
 from pydantic import Field
 
+from percediag.metrics import best_epoch
 from percediag.model import Run
 from percediag.rules.options import RuleOptions
 from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
@@ -47,10 +48,9 @@ def check(run: Run, options: Options, settings: Settings) -> list[Verdict]:
     findings = []
     expected = f"best {options.top} hold <= {options.max_share:.0%} of the positive R2"
     for fold in run.folds:
-        scored = [e for e in fold.epochs if e.dim_r2 and e.val_r2 is not None and math.isfinite(e.val_r2)]
-        if not scored:
+        best = best_epoch(fold, where=lambda e: bool(e.dim_r2))
+        if best is None:
             continue
-        best = max(scored, key=lambda e: e.val_r2)
         line = best.event_line if best.event_line is not None else best.line
         if best.val_r2 < options.min_mean:
             continue

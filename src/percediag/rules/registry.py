@@ -254,7 +254,8 @@ def validate_rules(settings: Settings) -> Settings:
         rule_id, model = rule.spec.id, rule.spec.options
         data = settings.rules.get(rule_id)
         if data is None:
-            raise ConfigError(f"profile {settings.profile}: rules.{rule_id}: not configured (every rule needs its reason and thresholds)")
+            raise ConfigError(f"profile {settings.profile}: rules.{rule_id}: not configured (every rule needs its reason and thresholds; "
+                              f"its defaults go in configs/profiles/generic.yaml)")
         if not isinstance(data, dict):
             raise ConfigError(f"{_origin(settings, f'rules.{rule_id}')}: rules.{rule_id}: expected a mapping")
         try:
