@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -121,3 +122,17 @@ def run_cli(args: list[str], stdin: bytes | None = None, monkeypatch=None) -> tu
     finally:
         sys.argv, sys.stdin = old_argv, old_stdin
     return code, out.getvalue(), err.getvalue()
+
+
+def rounded(value):
+    """Floats to 9 significant digits, so two sums of one series in different orders compare equal."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return repr(value)
+        # Batch (Chan) and sequential (Welford) variance differ in the last bits.
+        return 0.0 if abs(value) < 1e-12 else float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value

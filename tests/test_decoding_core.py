@@ -19,7 +19,6 @@ import gzip
 import io
 import json
 import lzma
-import math
 import random
 
 import pytest
@@ -44,7 +43,7 @@ from percediag.normalize import (
 from percediag.pipeline import check_log, read_source, settings_for
 from percediag.sources import LogSource
 from tests import transforms
-from tests.helpers import EXAMPLES, REAL, ROOT, run_cli
+from tests.helpers import EXAMPLES, REAL, ROOT, rounded, run_cli
 
 TENSORBOARD = ROOT / "tests" / "fixtures" / "tensorboard"
 LOGS = sorted(EXAMPLES.glob("*.log")) + sorted(REAL.glob("*.log")) + sorted(TENSORBOARD.glob("*/stdout.log"))
@@ -60,6 +59,9 @@ SHAPES = {
     "utf-8 bom": lambda text: transforms.bom(text).encode(),
     "utf-16 le": lambda text: b"\xff\xfe" + text.encode("utf-16-le"),  # with its byte order mark
     "utf-16 be": lambda text: b"\xfe\xff" + text.encode("utf-16-be"),
+    # UTF-32 LE's mark starts with UTF-16 LE's: it was once read as UTF-16 garbage.
+    "utf-32 le": lambda text: b"\xff\xfe\x00\x00" + text.encode("utf-32-le"),
+    "utf-32 be": lambda text: b"\x00\x00\xfe\xff" + text.encode("utf-32-be"),
     "gzip": lambda text: gzip.compress(text.encode()),
     "bz2": lambda text: bz2.compress(text.encode()),
     "xz": lambda text: lzma.compress(text.encode()),
@@ -69,21 +71,10 @@ SHAPES = {
     "torchrun ranks": lambda text: "".join(f"[rank{r}]: {line}" for line in _lines(text) for r in (0, 1)).encode(),
 }
 # Shapes that keep every line where it was: their reports equal the plain log's.
-SAME_LINES = {"plain", "crlf", "utf-8 bom", "utf-16 le", "utf-16 be", "gzip", "bz2", "xz", "ansi", "timestamps"}
+SAME_LINES = {"plain", "crlf", "utf-8 bom", "utf-16 le", "utf-16 be", "utf-32 le", "utf-32 be", "gzip", "bz2", "xz",
+              "ansi", "timestamps"}
 
 RECIPE = load_recipe(None, None, [], isolated=True)
-
-
-def _rounded(value):
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return repr(value)
-        return 0.0 if abs(value) < 1e-12 else float(f"{value:.9g}")
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rounded(item) for item in value]
-    return value
 
 
 def _data(report) -> dict:
@@ -91,7 +82,7 @@ def _data(report) -> dict:
     for key in ("notes", "source"):
         data.pop(key)
     data["records"].pop("source", None)
-    return _rounded(data)
+    return rounded(data)
 
 
 def check_report(source: LogSource) -> dict:

@@ -59,6 +59,7 @@ def _one_line_exit_2(args: list[str]) -> str:
     code, out, err = run_cli(args)
     assert code == 2, (code, out, err)
     assert err.startswith("percediag: error:") and err.count("\n") == 1 and "Traceback" not in err
+    assert "nan" not in out
     return err
 
 

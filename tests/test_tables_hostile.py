@@ -30,42 +30,9 @@ from percediag.events.scalars import MAX_EPOCH
 from percediag.roundtable import display, round_table
 from percediag.settings import parse_yaml
 from tests.helpers import EXAMPLES, REAL, ROOT, run_cli
+from tests.test_tables import _one_line_exit_2, configs  # noqa: F401 - the fixture, shared
 
 PLATEAU = EXAMPLES / "round5-plateau.log"
-
-
-def _clear() -> None:
-    for loader in (tables, round_table, display):
-        loader.cache_clear()
-    trajectory._CACHE.clear()
-
-
-@pytest.fixture
-def configs(tmp_path, monkeypatch):
-    """A copy of the bundled configs that every loader reads instead; `edit(name, old, new)` changes it."""
-    copy = tmp_path / "configs"
-    shutil.copytree(config.configs_dir(), copy)
-    monkeypatch.setattr(config, "configs_dir", lambda: copy)
-    _clear()
-
-    def edit(name: str, old: str, new: str) -> None:
-        path = copy / name
-        text = path.read_text()
-        assert text.count(old) == 1, f"{old!r} not once in {name}"
-        path.write_text(text.replace(old, new))
-        _clear()
-
-    edit.path = copy
-    yield edit
-    _clear()
-
-
-def _one_line_exit_2(args: list[str]) -> str:
-    code, out, err = run_cli(args)
-    assert code == 2, (code, out, err)
-    assert err.startswith("percediag: error:") and err.count("\n") == 1 and "Traceback" not in err
-    assert "nan" not in out
-    return err
 
 
 # -- B1: numbers and ids of causes.yaml and fixes.yaml ------------------------------------------

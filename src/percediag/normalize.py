@@ -143,12 +143,14 @@ class _ReplacementCounter:
 _COUNTER = _ReplacementCounter()
 codecs.register_error("percediag-count", _COUNTER)
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+# UTF-32 LE first: its mark begins with UTF-16 LE's (FF FE), then two NULs.
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 def sniff_encoding(first: bytes) -> tuple[str, int]:
     """(encoding, length of its byte order mark) that the first bytes of an input announce:
-    a UTF-8 or UTF-16 byte order mark, else UTF-8 without one."""
+    a UTF-8, UTF-16 or UTF-32 byte order mark, else UTF-8 without one."""
     for bom, encoding in _BOMS:
         if first.startswith(bom):
             return encoding, len(bom)
@@ -157,9 +159,9 @@ def sniff_encoding(first: bytes) -> tuple[str, int]:
 
 def note_encoding(stats: SourceStats, encoding: str, bom: int) -> None:
     stats.bom = bool(bom)
-    stats.encoding = "utf-16" if encoding.startswith("utf-16") else encoding
-    if stats.encoding == "utf-16":
-        stats.notes.append("decoded as UTF-16 (byte order mark)")
+    stats.encoding = encoding[:6] if encoding.startswith(("utf-16", "utf-32")) else encoding
+    if stats.encoding != "utf-8":
+        stats.notes.append(f"decoded as {stats.encoding.upper()} (byte order mark)")
 
 
 def looks_binary(sample: bytes) -> bool:

@@ -272,17 +272,6 @@ def configs_dir() -> Path:
     return Path(str(resources.files("percediag") / "configs"))
 
 
-def load_table(name: str, model: type[BaseModel]) -> BaseModel:
-    """A bundled YAML table under configs/, validated by `model`; an invalid one is a ConfigError naming the key."""
-    path = configs_dir() / name
-    try:
-        return model.model_validate(read_yaml(path, trusted=True))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise ConfigError(f"{path}: {where}: {error['msg']}") from exc
-
-
 def profile_names() -> list[str]:
     return sorted(p.stem for p in (configs_dir() / "profiles").glob("*.yaml"))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 import sys
 from pathlib import Path
 
@@ -13,23 +12,10 @@ from percediag.parsers import parse_lines
 from percediag.parsers.read import parse_log
 from percediag.sources import LogSource
 from tests import transforms
-from tests.helpers import EXAMPLES, REAL, ROOT
+from tests.helpers import EXAMPLES, REAL, ROOT, rounded
 
 sys.path.insert(0, str(ROOT / "bench"))
 import make_log  # noqa: E402
-
-
-def rounded(value):
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return repr(value)
-        # Batch (Chan) and sequential (Welford) variance differ in the last bits.
-        return 0.0 if abs(value) < 1e-12 else float(f"{value:.9g}")
-    if isinstance(value, dict):
-        return {k: rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded(v) for v in value]
-    return value
 
 
 def both(data: bytes):
