@@ -74,18 +74,29 @@ class _Signals:
     def __init__(self) -> None:
         self.armed = True
         self.received: int | None = None
+        # Set by an armed signal: the raise may land in code that swallows it (once in about
+        # sixty runs a stop was lost inside the forecast's numpy calls), so the loop asks again.
+        self.pending: int | None = None
         self._previous: dict[int, object] = {}
 
     def _handler(self, signum, frame) -> None:
         if self.armed:
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            raise Terminated(signum)
+            self.pending = signum
+            self.raise_pending()
         self.received = self.received or signum
+
+    def raise_pending(self) -> None:
+        """Raise for an armed signal received and not yet acted on (KeyboardInterrupt for SIGINT)."""
+        signum = self.pending
+        if signum is None:
+            return
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(signum)
 
     def __enter__(self) -> _Signals:
         try:
-            for sig in (signal.SIGTERM, signal.SIGHUP):
+            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                 self._previous[sig] = signal.signal(sig, self._handler)
         except ValueError:  # not the main thread: signals stay as they are
             pass
@@ -100,8 +111,6 @@ class _Signals:
 
     def disarm(self) -> None:
         self.armed = False
-        if self._previous:
-            self._previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._handler)
 
     def __exit__(self, *exc) -> None:
         for sig, old in self._previous.items():
@@ -290,6 +299,7 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
                     if follower is not None:
                         time.sleep(wait)
                 events = watcher.evaluate()
+                signals.raise_pending()
                 if isinstance(sink, LiveSink):
                     sink.update(watcher.report)
                 if hooks is not None:
