@@ -34,44 +34,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from percediag.events.crc32c import masked  # noqa: E402  (after the path set-up)
+from tfrecord import field, frame  # noqa: E402  (after the path set-up; bench/ is the script's folder)
 
 DIMS = 19
 STEPS_PER_EPOCH = 93
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field(number: int, wire: int, payload: bytes) -> bytes:
-    key = _varint(number << 3 | wire)
-    if wire == 2:
-        return key + _varint(len(payload)) + payload
-    return key + payload
-
-
 def _event(step: int, wall: float, tag: str | None = None, value: float = 0.0, version: str | None = None) -> bytes:
-    body = _field(1, 1, struct.pack("<d", wall)) + _field(2, 0, _varint(step))
+    body = field(1, 1, struct.pack("<d", wall)) + field(2, 0, step)
     if version is not None:
-        body += _field(3, 2, version.encode())
+        body += field(3, 2, version.encode())
     if tag is not None:
-        summary_value = _field(1, 2, tag.encode()) + _field(2, 5, struct.pack("<f", value))
-        body += _field(5, 2, _field(1, 2, summary_value))
+        summary_value = field(1, 2, tag.encode()) + field(2, 5, struct.pack("<f", value))
+        body += field(5, 2, field(1, 2, summary_value))
     return body
-
-
-def _record(payload: bytes) -> bytes:
-    length = struct.pack("<Q", len(payload))
-    return length + struct.pack("<I", masked(length)) + payload + struct.pack("<I", masked(payload))
 
 
 def write_file(path: Path, size: int) -> None:
@@ -81,15 +57,15 @@ def write_file(path: Path, size: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as handle:
-        handle.write(_record(_event(0, 1.795e9, version="brain.Event:2")))
+        handle.write(frame(_event(0, 1.795e9, version="brain.Event:2")))
         written, step, epoch = 0, 0, 0
         while written < size:
             for _ in range(STEPS_PER_EPOCH):
                 for tag, value in (("train/loss", 0.01), ("epoch", float(epoch))):
-                    written += handle.write(_record(_event(step, 1.795e9 + step, tag, value)))
+                    written += handle.write(frame(_event(step, 1.795e9 + step, tag, value)))
                 step += 1
             for index, tag in enumerate(tags):
-                written += handle.write(_record(_event(step - 1, 1.795e9 + step, tag, 0.1 + 0.001 * index)))
+                written += handle.write(frame(_event(step - 1, 1.795e9 + step, tag, 0.1 + 0.001 * index)))
             epoch += 1
     tmp.replace(path)
 

@@ -21,10 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from percediag.events.crc32c import masked
 from percediag.events.reader import read_event_file
 from percediag.events.tree import read_metrics_csv
 from tests.helpers import ROOT, run_cli
+
+sys.path.insert(0, str(ROOT / "bench"))
+from tfrecord import field, frame  # noqa: E402 - the hand encoder the bench shares
 
 TB = Path(__file__).resolve().parent / "fixtures" / "tensorboard"
 R5 = TB / "round5"
@@ -35,35 +37,7 @@ DIMS = ["articulation_length", "articulation_touch", "balance", "drama", "dynami
         "space", "tempo", "timbre_brightness", "timbre_depth", "timbre_loudness", "timbre_variety", "timing"]
 
 
-# ---- hand encoding: protobuf fields and TFRecord framing -------------------------------------------
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def field(number: int, wire: int, value: bytes | int) -> bytes:
-    key = varint(number << 3 | wire)
-    if wire == 0:
-        return key + varint(value)
-    if wire == 2:
-        return key + varint(len(value)) + value
-    return key + value  # fixed64 (1) and fixed32 (5): the bytes as given
-
-
-def frame(payload: bytes, length: int | None = None, good_crc: bool = True) -> bytes:
-    """One TFRecord: `length` (default the payload's) with a valid length CRC, the payload, its CRC."""
-    header = struct.pack("<Q", len(payload) if length is None else length)
-    crc = masked(payload) if good_crc else masked(payload) ^ 0x5A5A
-    return header + struct.pack("<I", masked(header)) + payload + struct.pack("<I", crc)
-
+# ---- events built with the hand encoder (bench/tfrecord.py) -------------------------------------------
 
 def event(step: int, wall: float, value: bytes) -> bytes:
     """An Event { wall_time, step, summary { value } } holding one Summary.Value (already encoded)."""
