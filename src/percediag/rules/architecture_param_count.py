@@ -28,9 +28,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from percediag.metrics import param_counts
+from percediag.metrics import HAN_TYPES, model_name, param_counts
 from percediag.model import Run
-from percediag.rules.base import HAN_TYPES, model_name
 from percediag.rules.options import RuleOptions
 from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
 from percediag.settings import Settings

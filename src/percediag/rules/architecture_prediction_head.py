@@ -24,10 +24,9 @@ from __future__ import annotations
 
 from pydantic import field_validator
 
-from percediag.metrics import head_text
+from percediag.metrics import HAN_TYPES, head_text, model_name
 from percediag.model import Run
 from percediag.parsers.activation import parse_head
-from percediag.rules.base import HAN_TYPES, model_name
 from percediag.rules.options import RuleOptions
 from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
 from percediag.settings import Settings

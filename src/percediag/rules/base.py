@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 
 # Which model ran is a derived fact (metrics); the rules that depend on it import it from here too.
-from percediag.metrics import HAN_TYPES, model_name
+from percediag.metrics import HAN_TYPES
 from percediag.model import ActivationCheck, Fold, Run, TrainerTag
 from percediag.rules.options import RangeOptions
 from percediag.rules.spec import SEVERITY, Verdict

@@ -31,8 +31,9 @@ attention).
 
 from __future__ import annotations
 
+from percediag.metrics import model_name
 from percediag.model import Run
-from percediag.rules.base import judged_summaries, model_name, range_status, summary_blind
+from percediag.rules.base import judged_summaries, range_status, summary_blind
 from percediag.rules.options import RangeOptions
 from percediag.rules.spec import RuleSpec, Verdict
 from percediag.settings import Settings

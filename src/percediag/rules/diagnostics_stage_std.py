@@ -44,8 +44,9 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from percediag.metrics import model_name
 from percediag.model import IssueList, Run, StageStd
-from percediag.rules.base import judged_summaries, model_name, summary_blind
+from percediag.rules.base import judged_summaries, summary_blind
 from percediag.rules.options import RuleOptions
 from percediag.rules.spec import SEVERITY, RuleSpec, Verdict
 from percediag.settings import Settings
