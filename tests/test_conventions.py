@@ -103,11 +103,12 @@ def test_damaged_compressed_input_is_one_line(tmp_path):
 
 @pytest.mark.parametrize(("value", "plain"), [("", False), ("1", True), ("0", True)])
 def test_no_color_only_when_non_empty(monkeypatch, value, plain):
-    from percediag import cli
+    from percediag.cli.choices import Color
+    from percediag.cli.streams import open_console
 
     monkeypatch.setenv("NO_COLOR", value)
-    assert cli._console(cli.Color.auto).no_color is plain
-    assert cli._console(cli.Color.always).no_color is False  # --color always wins
+    assert open_console(Color.auto).no_color is plain
+    assert open_console(Color.always).no_color is False  # --color always wins
 
 
 def github_lines(monkeypatch, tmp_path, *logs):

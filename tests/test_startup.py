@@ -67,3 +67,17 @@ def test_the_watched_command_keeps_the_environment():
     result = subprocess.run([sys.executable, "-m", "percediag", "watch", "--pipe", "--fail-on", "never", "--",
                              sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert "OPENBLAS_NUM_THREADS=None" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("output", [[], ["-q"], ["-f", "json", "--fail-on", "never"], ["--format=markdown", "-v"]])
+def test_a_plain_check_line_does_not_load_typer(output):
+    """cli.quick reads a line of paths and check's own options; typer is left unloaded."""
+    modules = imported(str(NO_EPOCH_LOG), *output)
+    assert "percediag.cli.quick" in modules and "percediag.pipeline" in modules
+    assert "typer" not in roots(modules)
+
+
+@pytest.mark.parametrize("line", [["-qv"], ["-fjson"], ["-q", "-q"]])
+def test_any_other_check_line_is_read_by_typer(line):
+    """The positive case: a line the quick reader declines is typer's, and typer is loaded."""
+    assert "typer" in roots(imported(str(NO_EPOCH_LOG), *line))

@@ -1,14 +1,9 @@
-"""The command line: a thin typer app over the pipeline.
-
-Exit codes (ruff/pytest style): 0 no finding fails the gate, 1 a finding
-does (including `log.no_data`), 2 usage error, unreadable input or bad
-configuration, printed as one line on stderr.
-"""
+"""The typer app: every command's options, help and usage errors. `check` is a thin wrapper
+over cli.check.run_check (which a plain check line reaches without typer, see cli.quick);
+the other commands are written here."""
 
 from __future__ import annotations
 
-import errno
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -17,7 +12,10 @@ from typing import Annotated, Optional
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
-from percediag.errors import PercediagError, UsageError
+from percediag.cli.check import add_input, read_log, run_check, sources
+from percediag.cli.choices import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Color, FailOn, Format
+from percediag.cli.streams import Closed, open_console
+from percediag.errors import UsageError
 
 app = typer.Typer(
     name="percediag",
@@ -28,34 +26,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-class Format(str, Enum):
-    auto = "auto"
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    github = "github"
-    junit = "junit"
-    sarif = "sarif"
-    html = "html"
-
 
 class ParseFormat(str, Enum):
     json = "json"
-
-
-class FailOn(str, Enum):
-    fail = "fail"
-    warn = "warn"
-    never = "never"
-
-
-class Color(str, Enum):
-    auto = "auto"
-    always = "always"
-    never = "never"
 
 
 def _profile_metavar() -> str:
@@ -69,10 +42,20 @@ def _profile_metavar() -> str:
 
 
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", "-p", metavar=_profile_metavar(), help="Bundled profile to start from (see `percediag profiles`).")]
+
+
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Configuration file. Default: discovery from the working directory upward, in each folder .percediag.yaml, .percediag.yml, then pyproject.toml [tool.percediag]; it stops at the first folder holding one of them or .git, and never reads above it.")]
+
+
 IsolatedOpt = Annotated[bool, typer.Option("--isolated", help="Ignore all discovered configuration (.percediag.yaml, pyproject.toml): only --config FILE, if given, and the command line apply.")]
+
+
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override one value, e.g. activation.logit_std.min=0.4 (repeatable).")]
+
+
 TriedOpt = Annotated[Optional[list[str]], typer.Option("--tried", help="A fix already tried, as ID or ID=OUTCOME (helped, no-effect, worse): demoted, not dropped (repeatable).")]
+
+
 HistoryOpt = Annotated[Optional[list[str]], typer.Option("--history", help="An earlier round: its log, or a rounds file (.yaml) as `history --write-rounds` writes (repeatable).")]
 
 
@@ -118,7 +101,7 @@ def _listing(columns: tuple[str, ...], rows: list[tuple], output_format: ListFor
             table.add_column(column, overflow="fold")
         for row in cells:
             table.add_row(*row)
-        _console(Color.auto).print(table)
+        open_console(Color.auto).print(table)
         return
     widths = [max(len(c) for c in column) for column in zip(columns, *cells)]
     lines = [title] if title else []
@@ -141,42 +124,9 @@ def _cell(value) -> str:
     return " ".join(str(value).split())
 
 
-def _console(color: Color, stderr: bool = False):
-    from rich.console import Console
-
-    class PipeConsole(Console):
-        def on_broken_pipe(self) -> None:
-            # rich exits with 1 here; percediag lets the command decide (see _silence_stdout).
-            self.quiet = True
-            raise BrokenPipeError
-
-    # NO_COLOR counts only when set to something (https://no-color.org): NO_COLOR= is no request.
-    no_color = color is Color.never or (color is Color.auto and bool(os.environ.get("NO_COLOR")))
-    force = True if color is Color.always else None
-    return PipeConsole(stderr=stderr, no_color=no_color, force_terminal=force, emoji=False, highlight=False)
-
-
-def _silence_stdout() -> None:
-    """The reader of stdout went away (`percediag check log | head`): later writes, and the
-    interpreter's last flush, go nowhere instead of failing."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-
-
-def _sources(paths: list[str]):
-    from percediag.sources import LogSource
-
-    if not paths:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise UsageError("no log given: pass a path, or '-' to read standard input")
-        paths = ["-"]
-    for path in paths:
-        if path == "-":
-            if sys.stdin is None:
-                raise UsageError("-: standard input is closed")
-            yield LogSource.from_stream(sys.stdin.buffer, "<stdin>")
-        else:
-            yield LogSource.from_path(path)
+EventsOpt = Annotated[Optional[str], typer.Option(
+    "--events", help="The run's TensorBoard log folder (or one event file, or a Lightning metrics.csv): "
+                     "joined with the log by fold and epoch.")]
 
 
 @app.command()
@@ -199,187 +149,11 @@ def check(
     isolated: IsolatedOpt = False,
 ) -> None:
     """Judge a training log (or a TensorBoard log folder, event file or metrics.csv) against the active profile and rank the next fixes."""
-    from percediag.discovery import config_candidates
-    from percediag.outputs import Inputs, distinct
-    from percediag.pipeline import check_log, history_inputs, parse_source, select_runs, settings_for
-    from percediag.rules.registry import load_recipe
-
-    recipe = load_recipe(config, profile, set_, tried, isolated=isolated)
-    plan = output_plan(formats or [], outputs or [])
-    files = [destination for _, destination in plan if destination != "-"]
-    if files:
-        inputs = Inputs()
-        for path in paths or ["-"]:
-            if path == "-":
-                inputs.add_stdin()
-            _add_input(inputs, path, "the input log")
-        _add_input(inputs, events, "the --events input")
-        _add_input(inputs, baseline, "the --baseline log")
-        for path in history or []:
-            _add_input(inputs, path, "the --history file")
-        inputs.add(recipe.config_file, "the configuration file in use")
-        for candidate in config_candidates():
-            inputs.add(candidate, "a configuration file of this project")
-        for destination in files:
-            inputs.refuse(destination, "--output")
-        distinct(files, "--output")
-    recipe.history = history_inputs(history or [], recipe.build().ranking.escalation.margin)
-    baseline_run = _baseline(baseline)
-    # The text report on stdout is printed as each report is made, so many logs never sit in
-    # memory together; the other formats are documents of all the reports and hold them.
-    streamed = ("text", "-") in plan
-    held = [(name, destination) for name, destination in plan if (name, destination) != ("text", "-")]
-    # A quiet check piped or redirected writes plain lines: rich is loaded only to style them.
-    plain = streamed and quiet and not _styled(color)
-    console = _console(color) if streamed and not plain else None
-    # JSON keeps each report as its compressed text (json_format.Parts), so a check of many
-    # logs does not grow with their number; the other document formats keep the reports.
-    json_parts = None
-    if any(name == "json" for name, _ in held):
-        from percediag.report.json_format import Parts
-
-        json_parts = Parts()
-    keep = any(name != "json" for name, _ in held)
-    reports = []
-    made = 0
-    failed = False
-    for log, label in _logs(paths or [], events, progress=not quiet):
-        for index in select_runs(log, run):
-            settings, choice = settings_for(recipe, log, index)
-            report = check_log(log, settings, index, label, baseline_run, choice)
-            failed = failed or report.failed(fail_on.value)
-            if plain:
-                _print_quiet(report)
-            elif streamed:
-                _print_text(console, report, made, quiet, verbose)
-            made += 1
-            if keep:
-                reports.append(report)
-            if json_parts is not None:
-                json_parts.add(report)
-        del log
-    for name, destination in held:
-        try:
-            _emit(name, destination, reports, color, quiet, verbose, json_parts)
-        except BrokenPipeError:
-            if destination != "-":
-                raise
-            # The verdict does not depend on who reads it: the exit code below still gates CI.
-            _silence_stdout()
-    if any(name == "github" for name, _ in held):
-        _step_summary(reports)
-    raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
-
-
-def _step_summary(reports) -> None:
-    """With the GitHub format, the Markdown report is appended to the job summary, the file
-    `$GITHUB_STEP_SUMMARY` names (when set). A summary that cannot be written is said on
-    stderr, and the verdict stands."""
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not target:
-        return
-    from percediag.report import renderer
-
-    try:
-        with open(target, "a", encoding="utf-8") as handle:
-            handle.write(renderer("markdown")(reports) + "\n")
-    except OSError as exc:
-        from percediag.report.sanitize import clean
-
-        sys.stderr.write(f"percediag: warning: job summary {clean(target)}: {exc.strerror or exc}\n")
-
-
-def _styled(color: Color) -> bool:
-    """Would the console style its output? Asked for, or a terminal (as rich decides: FORCE_COLOR
-    and TTY_COMPATIBLE=1 make one of any stream)."""
-    if color is Color.always or os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1":
-        return True
-    isatty = getattr(sys.stdout, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def _print_quiet(report) -> None:
-    """The quiet line as plain text (what the console prints unstyled); a reader gone is not an error."""
-    from percediag.report.quiet import quiet_text
-
-    try:
-        sys.stdout.write(quiet_text(report) + "\n")
-    except BrokenPipeError:
-        _silence_stdout()
-
-
-def _print_text(console, report, number: int, quiet: bool, verbose: bool = False) -> None:
-    """One text report on stdout (a rule between reports); a reader gone is not an error."""
-    from percediag.report.text import print_report, quiet_line
-
-    try:
-        if quiet:
-            # Exactly one line per log (per run with --run all), never wrapped whatever the width.
-            console.print(quiet_line(report), soft_wrap=True)
-            return
-        if number:
-            console.rule()
-        print_report(report, console, quiet=quiet, verbose=verbose)
-    except BrokenPipeError:
-        # The verdict does not depend on who reads it: the exit code still gates CI.
-        _silence_stdout()
-
-
-EventsOpt = Annotated[Optional[str], typer.Option(
-    "--events", help="The run's TensorBoard log folder (or one event file, or a Lightning metrics.csv): "
-                     "joined with the log by fold and epoch.")]
-
-
-def _logs(paths: list[str], events: str | None = None, progress: bool = False):
-    """(parsed log, line labeller) per input: a text log (joined with `events` when given), or a
-    TensorBoard folder, event file or metrics.csv read alone. `progress`: a bar on a terminal's
-    stderr while a large or slow log is read."""
-    from percediag.pipeline import is_scalar_input, parse_source, read_source, scalar_input
-
-    if events is not None and len(paths) != 1:
-        raise UsageError("--events: give exactly one log to join the event files with")
-    if events is not None and is_scalar_input(paths[0]):
-        raise UsageError(f"--events: {paths[0]} is itself an event folder or file; pass the stdout log first")
-    for path in paths or [None]:
-        if path is not None and is_scalar_input(path):
-            yield scalar_input(path), None
-            continue
-        source = next(iter(_sources([path] if path is not None else [])))
-        yield read_source(source, events, _parse_with_progress if progress else parse_source)
-
-
-def _parse_with_progress(source):
-    """Parse `source`, with a progress bar on stderr when it is a terminal and the read is large or slow."""
-    from percediag.pipeline import parse_source
-    from percediag.report.progress import ReadProgress, wanted
-
-    if not wanted(sys.stderr, quiet=False):
-        return parse_source(source)
-    bar = ReadProgress(source.name, source.size, sys.stderr)
-    source.progress = bar
-    try:
-        return parse_source(source)
-    finally:
-        bar.close()
-
-
-def _read_log(path: str):
-    """A log file, or a TensorBoard folder, event file or metrics.csv read as a log (diff, history)."""
-    from percediag.pipeline import is_scalar_input, parse_source, scalar_input
-    from percediag.sources import LogSource
-
-    return scalar_input(path) if is_scalar_input(path) else parse_source(LogSource.from_path(path))
-
-
-def _baseline(path: str | None):
-    if path is None:
-        return None
-    from percediag.pipeline import is_scalar_input, parse_source, scalar_input
-    from percediag.sources import LogSource
-
-    if is_scalar_input(path):  # an event folder, file or metrics.csv, read as check reads it
-        return scalar_input(path).runs[-1]
-    return parse_source(LogSource.from_path(path)).runs[-1]
+    # A plain `check` line never gets here: cli.quick reads it and calls run_check directly;
+    # help, errors and any option cli.quick does not take are typer's.
+    raise typer.Exit(run_check(paths=paths, profile=profile, config=config, set_=set_, tried=tried, history=history,
+                               formats=formats, outputs=outputs, run=run, fail_on=fail_on, quiet=quiet, verbose=verbose,
+                               color=color, baseline=baseline, events=events, isolated=isolated))
 
 
 class CompareFormat(str, Enum):
@@ -403,13 +177,12 @@ def diff(
     """Compare two runs: architecture, configuration, metrics, R2, findings that changed; exit 1 if NEW regressed."""
     from percediag.compare.diff import diff as make_diff
     from percediag.compare.summary import summarise
-    from percediag.pipeline import check_log, compare_runs, parse_source, settings_for
+    from percediag.pipeline import check_log, compare_runs, settings_for
     from percediag.roundtable import summary_milestones
     from percediag.rules.registry import load_recipe
-    from percediag.sources import LogSource
 
     recipe = load_recipe(config, profile, set_, isolated=isolated)
-    old_log, new_log = (_read_log(p) for p in (old, new))
+    old_log, new_log = (read_log(p) for p in (old, new))
     old_settings, old_choice = settings_for(recipe, old_log)
     settings, new_choice = settings_for(recipe, new_log)
     old_report = check_log(old_log, old_settings, choice=old_choice)
@@ -434,7 +207,7 @@ def diff(
     else:
         from percediag.report.comparison import diff_renderables, print_all
 
-        print_all(_console(color), diff_renderables(result))
+        print_all(open_console(color), diff_renderables(result))
     failed = result.verdict in ("regressed", "no-data") or any(f.status == "fail" for f in comparison)
     raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
 
@@ -462,10 +235,9 @@ def history(
     from percediag.compare.history import History
     from percediag.compare.summary import summarise
     from percediag.discovery import config_candidates
-    from percediag.pipeline import check_log, parse_source, rounds_file, settings_for
+    from percediag.pipeline import check_log, rounds_file, settings_for
     from percediag.roundtable import summary_milestones
     from percediag.rules.registry import load_recipe
-    from percediag.sources import LogSource
 
     recipe = load_recipe(config, profile, set_, isolated=isolated)
     settings = recipe.build()
@@ -490,13 +262,13 @@ def history(
             raise UsageError("--write-rounds -: give a file name (standard output carries the history table)")
         inputs = Inputs()
         for path in paths:
-            _add_input(inputs, path, "the input log")
+            add_input(inputs, path, "the input log")
         inputs.add(recipe.config_file, "the configuration file in use")
         for candidate in config_candidates():
             inputs.add(candidate, "a configuration file of this project")
         inputs.refuse(str(write_rounds), "--write-rounds")
     milestones = summary_milestones(settings.progression.milestones)
-    logs = [_read_log(p) for p in paths]
+    logs = [read_log(p) for p in paths]
     summaries = []
     for log in logs:
         log_settings, choice = settings_for(recipe, log)
@@ -521,7 +293,7 @@ def history(
     else:
         from percediag.report.comparison import history_table, print_all
 
-        print_all(_console(color), [history_table(table)])
+        print_all(open_console(color), [history_table(table)])
 
 
 class WatchFormat(str, Enum):
@@ -567,7 +339,7 @@ def watch(
     command_mode = "--" in sys.argv[sys.argv.index("watch") + 1:] if "watch" in sys.argv else False
     if not command_mode and len(target) > 1:
         raise UsageError("watch follows one log file; to run a command put it after `--`")
-    if command_mode and isinstance(getattr(sys.stdout, "_stream", sys.stdout), _Closed):
+    if command_mode and isinstance(getattr(sys.stdout, "_stream", sys.stdout), Closed):
         raise UsageError("standard output is closed: the command's output would have nowhere to go; not starting it")
     if not command_mode and pty is not None:
         raise UsageError("--pty and --pipe apply to `-- COMMAND`")
@@ -585,7 +357,7 @@ def watch(
         _check_tee(tee, target, command_mode, recipe.config_file, events)
     console = None
     if output_format is WatchFormat.text and not command_mode and color is not Color.never and sys.stdout.isatty():
-        console = _console(color)
+        console = open_console(color)
     options = WatchOptions(
         target=target, command=command_mode, exit_on=exit_on.value if exit_on else None, exec_command=exec_,
         fmt=output_format.value, tee=tee, tee_append=append, grace=grace, interval=interval, idle_exit=idle_exit, fail_on=fail_on.value,
@@ -604,12 +376,12 @@ def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Pa
     inputs = Inputs()
     if command_mode:
         for argument in target:
-            _add_input(inputs, argument, "the command's argument")
+            add_input(inputs, argument, "the command's argument")
             if argument.startswith("-") and "=" in argument:
-                _add_input(inputs, argument.partition("=")[2], "the command's argument")
+                add_input(inputs, argument.partition("=")[2], "the command's argument")
     else:
-        _add_input(inputs, target[0], "the log being followed")
-    _add_input(inputs, events, "the --events input")
+        add_input(inputs, target[0], "the log being followed")
+    add_input(inputs, events, "the --events input")
     inputs.add(config_file, "the configuration file in use")
     if command_mode:
         inputs.add_stdin()  # the command reads percediag's stdin (`-- cat < train.log`)
@@ -618,73 +390,6 @@ def _check_tee(tee: Path, target: list[str], command_mode: bool, config_file: Pa
     inputs.refuse(str(tee), "--tee")
     if not command_mode:
         raise UsageError("--tee copies a command's output: use it with `watch --tee FILE -- COMMAND ...`")
-
-
-def _add_input(inputs, path: str | None, role: str) -> None:
-    """Remember `path` and, for a TensorBoard folder, event file or metrics.csv, every scalar file
-    it reads: an output must not replace an event file any more than the log itself."""
-    if path is None or path == "-":
-        return
-    inputs.add(path, role)
-    from percediag.errors import InputError
-    from percediag.events.tree import find_scalar_files
-    from percediag.pipeline import is_scalar_input
-
-    try:
-        if not is_scalar_input(path):
-            return
-        found = find_scalar_files(Path(path))
-    except (InputError, OSError):
-        return  # unreadable: reading it fails next, with its own one-line error, before any write
-    for files in found.values():
-        for file in files:
-            inputs.add(file, f"a file read from {role} {path}:")
-
-
-def output_plan(formats: list[Format], outputs: list[str]) -> list[tuple[str, str]]:
-    """Pair each --output with the --format at the same position; the rest go to stdout.
-
-    `auto` is `github` inside GitHub Actions (GITHUB_ACTIONS=true), else `text`.
-    """
-    chosen = [f.value for f in formats] or ["auto"]
-    if len(outputs) > len(chosen):
-        raise UsageError(f"{len(outputs)} --output for {len(chosen)} --format: give each output its format")
-    from percediag.outputs import standard_stream
-
-    auto = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    # `-o /dev/stdout` (or the file stdout is appended to) is stdout: one stream, written in order.
-    destinations = ["-" if i < len(outputs) and outputs[i] != "-" and standard_stream(outputs[i]) == 1
-                    else outputs[i] if i < len(outputs) else "-" for i in range(len(chosen))]
-    plan = [(auto if name == "auto" else name, destination) for name, destination in zip(chosen, destinations)]
-    if sum(1 for _, destination in plan if destination == "-") > 1:
-        raise UsageError("only one --format can go to stdout; give the others an --output FILE")
-    return plan
-
-
-def _emit(name: str, destination: str, reports, color: Color, quiet: bool, verbose: bool = False,
-          json_parts=None) -> None:
-    from percediag.report import renderer
-
-    if destination == "-" and name == "text":
-        from percediag.report.text import print_report
-
-        console = _console(color)
-        for number, report in enumerate(reports):
-            if number and not quiet:
-                console.rule()
-            print_report(report, console, quiet=quiet, verbose=verbose)
-        return
-    if name == "json" and json_parts is not None:
-        text = json_parts.chunks()  # written piece by piece: the whole document is never in memory
-    else:
-        text = renderer(name)(reports, verbose=verbose) if name == "text" else renderer(name)(reports)
-    if destination == "-":
-        for chunk in [text] if isinstance(text, str) else text:
-            sys.stdout.write(chunk)
-        return
-    from percediag.outputs import write_atomic
-
-    write_atomic(destination, text, "--output")
 
 
 @app.command()
@@ -696,7 +401,7 @@ def parse(
     from percediag.pipeline import parse_source
     from percediag.report.sanitize import model_json
 
-    logs = [parse_source(source) for source in _sources(paths or [])]
+    logs = [parse_source(source) for source in sources(paths or [])]
     for log in logs:
         sys.stdout.write(model_json(log))
     raise typer.Exit(EXIT_OK)
@@ -852,21 +557,17 @@ def _lookup(settings, dotted: str):
     return current
 
 
-def _main() -> None:
-    """Run the app, turning user errors into one line and exit 2."""
+def run_app() -> int:
+    """Run the typer app on sys.argv; its usage errors become one line and exit 2. percediag's
+    own errors (PercediagError) and a reader gone (BrokenPipeError) go up to the caller, which
+    handles them the same for the quick path."""
     try:
         code = app(standalone_mode=False)
-    except PercediagError as exc:
-        # Messages quote file names and values the user gave: controls stripped (report.sanitize).
-        from percediag.report.sanitize import clean
-
-        sys.stderr.write(f"percediag: error: {clean(str(exc))}\n")
-        sys.exit(EXIT_USAGE)
     except TyperException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
             # `percediag` alone: the help, as it is (typer raises it as a usage error).
             sys.stderr.write(exc.format_message().rstrip() + "\n")
-            sys.exit(EXIT_USAGE)
+            return EXIT_USAGE
         # Usage errors (unknown option, bad value): one line, exit 2.
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
@@ -874,199 +575,10 @@ def _main() -> None:
 
         message = " ".join(clean(exc.format_message()).split())
         sys.stderr.write(f"percediag: error: {message}{hint}\n")
-        sys.exit(EXIT_USAGE if exc.exit_code in (1, 2) else exc.exit_code)
+        return EXIT_USAGE if exc.exit_code in (1, 2) else exc.exit_code
     except Abort:
         sys.stderr.write("percediag: interrupted\n")
-        sys.exit(130)
+        return 130
     except Exit as exc:
-        sys.exit(exc.exit_code)
-    except BrokenPipeError:
-        # The reader went away (`percediag rules | head`): not an error of ours.
-        _silence_stdout()
-        sys.exit(EXIT_OK)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
-
-
-class _Stdout:
-    """sys.stdout for a command. A reader that goes away (EPIPE: `percediag diff a b | head`)
-    silences the rest of the output instead of failing the command, so every command still
-    ends with its own exit code; any other failure to write (a full disk: ENOSPC) is an
-    OSError naming standard output."""
-
-    def __init__(self, stream) -> None:
-        self._stream = stream
-        self.gone = False
-
-    def write(self, text: str) -> int:
-        if not self.gone:
-            self._call(self._stream.write, text)
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.gone:
-            self._call(self._stream.flush)
-
-    def _call(self, method, *args) -> None:
-        try:
-            method(*args)
-        except BrokenPipeError:
-            self.gone = True
-            _silence_stdout()
-        except OSError as exc:
-            raise OSError(exc.errno, exc.strerror, "standard output") from exc
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
-
-
-class _Closed:
-    """Standard output (or error) closed before percediag started (`percediag ... >&-`):
-    writing to it is an error, said on stderr, not an AttributeError on None."""
-
-    def __init__(self, name: str, fd: int) -> None:
-        self.name, self._fd = name, fd
-        self.buffer = self
-
-    def write(self, data) -> int:
-        raise OSError(errno.EBADF, "closed before percediag started", self.name)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-    def fileno(self) -> int:
-        return self._fd
-
-    encoding = "utf-8"
-
-
-def _closed_fd(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-        return False
-    except OSError:
-        return True
-
-
-def main() -> None:
-    """Entry point: `_main`, with the environment made safe around it. No traceback, whatever
-    the input or the environment: a closed or full stdout, an unreadable or over-long path, a
-    deleted working directory, a bug (`internal error`, one line; PERCEDIAG_DEBUG=1 shows the
-    traceback) all end in one line on stderr and exit 2; stdout is flushed before exiting, so
-    a write that fails late fails here, not in the interpreter's shutdown."""
-    saved = sys.stdout, sys.stderr
-    # A closed descriptor 0-2 would be handed to the next file opened: hold each with /dev/null.
-    for fd, name in ((1, "standard output"), (2, "standard error")):
-        if _closed_fd(fd):
-            os.dup2(os.open(os.devnull, os.O_RDWR), fd)
-            if fd == 1:
-                sys.stdout = _Closed(name, fd)
-            else:
-                sys.stderr = open(fd, "w", closefd=False)
-    if sys.stdout is None:
-        sys.stdout = _Closed("standard output", 1)
-    if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w")
-    # A terminal or pipe that cannot encode a character of a log (PYTHONIOENCODING=ascii) gets an
-    # escape for it, not an internal error and no verdict.
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
-    sys.stdout = _Stdout(sys.stdout)
-    program = _is_program()
-    if program and sys.argv[1:2] and sys.argv[1] in _FORECASTING:
-        # numpy's OpenBLAS starts a thread per core when it is imported (40 ms of CPU, measured):
-        # a forecast's fits are far too small to use them. Set for the commands that forecast
-        # and run no program of the user's (watch does: its command keeps the environment).
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    code = EXIT_OK
-    try:
-        _main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
-    except KeyboardInterrupt:
-        code = _fatal("interrupted", 130, prefix="percediag: ")
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        code = _fatal(f"{where}{exc.strerror or exc}")
-    except MemoryError:
-        code = _fatal("out of memory")
-    except RecursionError:
-        code = _fatal("input nested too deeply")
-    except Exception as exc:  # a bug in percediag: still one line (the traceback on request)
-        if os.environ.get("PERCEDIAG_DEBUG"):
-            import traceback
-
-            traceback.print_exc()
-        code = _fatal(f"{type(exc).__name__}: {exc} (set PERCEDIAG_DEBUG=1 for the traceback)", prefix="percediag: internal error: ")
-    try:
-        sys.stdout.flush()
-    except OSError as exc:
-        code = _fatal(f"{exc.filename or 'standard output'}: {exc.strerror or exc}")
-    finally:
-        sys.stdout, sys.stderr = saved
-    if program and _nothing_pending():
-        # percediag is the program (its entry point or `python -m percediag`), and its output
-        # is flushed: end without the interpreter's teardown, which frees every module
-        # (numpy, pydantic, rich) one by one (70 ms of CPU for a small check, measured).
-        # An in-process caller keeps its interpreter.
-        _flush_streams()
-        os._exit(code)
-    sys.exit(code)
-
-
-# The commands whose reports hold forecasts (numpy) and that start no program of the user's.
-_FORECASTING = ("check", "diff", "history")
-
-
-def _is_program() -> bool:
-    """percediag is the program (its entry point or `python -m percediag`), not a caller's function."""
-    return getattr(sys.modules.get("__main__"), "main", None) is main
-
-
-def _nothing_pending() -> bool:
-    """Nothing the teardown would still do: no exit handler registered (by a library or a
-    plugin), no thread other than the main one that the interpreter would wait for. Otherwise
-    percediag exits the ordinary way, and they run."""
-    import atexit
-    import threading
-
-    handlers = getattr(atexit, "_ncallbacks", None)  # CPython's count of registered handlers
-    if handlers is None or handlers():
-        return False
-    return all(thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread())
-
-
-def _flush_streams() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            # Closed or gone: whatever it held was already said to be lost (see _fatal).
-            pass
-
-
-def _fatal(message: str, code: int = EXIT_USAGE, prefix: str = "percediag: error: ") -> int:
-    """One line on stderr, after what stdout holds (a report printed before the failure) is
-    flushed; if stdout cannot take it either, it is dropped, so nothing fails at exit."""
-    from percediag.report.sanitize import clean
-
-    try:
-        sys.stdout.flush()
-    except Exception:
-        if isinstance(sys.stdout, _Stdout):
-            sys.stdout.gone = True
-        try:
-            _silence_stdout()
-        except (OSError, ValueError, AttributeError):
-            pass
-    try:
-        sys.stderr.write(prefix + " ".join(clean(message).split()) + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-    return code
-
+        return exc.exit_code
+    return code if isinstance(code, int) else EXIT_OK
