@@ -7,7 +7,7 @@ same run, the same check held to one core (no helper process), and the
 peak memory of each process (the check's processes, and the helper alone
 doing its share of the work); then the cold start of a check on a small
 log and on one with nothing to forecast (median of --cold runs, wall and
-CPU time), and the peak memory of one check of 300 small logs against that
+CPU time) with the floor of such a check (its imports alone), and the peak memory of one check of 300 small logs against that
 of one. The machine's load is printed first: on a shared machine compare
 the ratios and the CPU times, not the wall seconds.
 
@@ -111,6 +111,12 @@ def timed_cpu(argv: list[str], env: dict | None = None) -> tuple[float, float, i
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
+# The modules a small check imports, without running it (the rule modules are imported by the
+# registry); it ends as the check does, without the interpreter's teardown (cli.main).
+FLOOR = ("import os, percediag.cli.quick, percediag.cli.check, percediag.pipeline, percediag.report.quiet; "
+         "from percediag.rules.registry import rules; rules()")
+
+
 def cold(runs: int) -> None:
     env = cold_env()
     # The bench's small log forecasts four folds (numpy is loaded); the second log crashed
@@ -127,6 +133,12 @@ def cold(runs: int) -> None:
     bare = [timed_cpu([sys.executable, "-c", "pass"], env) for _ in range(runs)]
     print(f"the bare interpreter: median {statistics.median(r[0] for r in bare) * 1000:.0f} ms wall, "
           f"CPU median {statistics.median(r[1] for r in bare) * 1000:.0f} ms")
+    # What a check cannot go below while it keeps the design's libraries: importing the modules
+    # it imports (pydantic with percediag's models, PyYAML, the rule modules), reading nothing.
+    for code, what in ((FLOOR + "; os._exit(0)", "its imports alone"),
+                       (FLOOR + "; import numpy.random; os._exit(0)", "with numpy for a forecast")):
+        floor = sorted(timed_cpu([sys.executable, "-c", code], env)[0] for _ in range(runs))
+        print(f"a check's floor, {what}: median {statistics.median(floor) * 1000:.0f} ms wall")
 
 
 def many(folder: Path, count: int) -> None:
