@@ -43,6 +43,10 @@ def test_listings_piped_are_whole_lines_at_any_width(monkeypatch, width):
     for rule in rules["rules"]:
         row = next(line for line in lines if line.startswith(rule["rule"] + " "))
         assert " ".join(rule["reason"].split()) in row and rule["thresholds"] in row
+        # Padding stops at 60 characters a column: one long value does not lengthen every row.
+        cells = [rule["rule"], "yes" if rule["enabled"] else "no", rule["severity"], rule["thresholds"]]
+        assert len(row) <= sum(max(len(cell), 60) + 2 for cell in cells) + len(" ".join(rule["reason"].split()))
+    assert min(len(line) for line in lines[2:]) < 300 < max(len(line) for line in lines)
     fixes = json.loads(run_cli(["fixes", "-f", "json"])[1])
     out = run_cli(["fixes"])[1]
     for fix in fixes:

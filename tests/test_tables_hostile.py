@@ -239,3 +239,49 @@ def test_history_tables_show_display_milestones_and_json_adds_the_profiles(confi
     assert code in (0, 1) and re.findall(r"R2@\d+", header) == ["R2@5", "R2@10", "R2@20"], (out, err)
     code, out, _ = run_cli([*args, "-f", "json"])
     assert {int(k) for k in json.loads(out)["runs"][0]["milestones"]} == {5, 10, 14, 20}
+
+
+# -- numbers that lived in code: the learning-rate tolerance, the evidence lines -------------------
+
+
+def _reference(log) -> dict[str, list[int]]:
+    from percediag.diagnose.signals import reference_signals
+    from percediag.pipeline import parse_source
+    from percediag.sources import LogSource
+
+    return reference_signals(parse_source(LogSource.from_path(log)).runs[-1])
+
+
+def test_the_learning_rate_matches_the_original_within_the_tables_tolerance(configs):
+    """round6.log prints 2.50e-05; the original's rate moved 0.8% away from it is still the
+    original's at the bundled 1% (three printed digits) and is not at a tolerance of 0.5%."""
+    configs("rounds.yaml", "  learning_rate: 2.5e-5\n  result: \"mean R2", "  learning_rate: 2.52e-5\n  result: \"mean R2")
+    assert "reference.learning_rate:matches" in _reference(REAL / "round6.log")
+    configs("rounds.yaml", "  learning_rate: 0.01\n", "  learning_rate: 0.005\n")
+    assert "reference.learning_rate:deviates" in _reference(REAL / "round6.log")
+
+
+@pytest.mark.parametrize(("new", "needle"), [
+    ("  learning_rate: 0\n", "reference_tolerance.learning_rate: Input should be greater than 0"),
+    ("  learning_rate: 1.0\n", "reference_tolerance.learning_rate: Input should be less than 1"),
+    ("  learning_rate: .nan\n", "reference_tolerance.learning_rate: Input should be a finite number"),
+])
+def test_a_learning_rate_tolerance_the_comparison_cannot_use_is_refused(configs, new, needle):
+    configs("rounds.yaml", "  learning_rate: 0.01\n", new)
+    err = _one_line_exit_2(["check", str(REAL / "round6.log")])
+    assert f"rounds.yaml: {needle}" in err, err
+
+
+def test_each_signal_cites_the_tables_number_of_lines(configs):
+    from percediag.diagnose.signals import signals
+    from percediag.pipeline import check
+
+    report = check(str(REAL / "round5.log"), "round5")
+    found = signals(report.findings, report.forecast)
+    assert max(len(lines) for lines in found.values()) == 5  # four folds of activation blocks, and more
+    configs("display.yaml", "evidence_lines:\n  count: 5\n", "evidence_lines:\n  count: 2\n")
+    found = signals(report.findings, report.forecast)
+    assert max(len(lines) for lines in found.values()) == 2
+    configs("display.yaml", "evidence_lines:\n  count: 2\n", "evidence_lines:\n  count: 0\n")
+    err = _one_line_exit_2(["check", str(REAL / "round5.log")])
+    assert "display.yaml: evidence_lines.count: Input should be greater than or equal to 1" in err, err

@@ -93,12 +93,22 @@ class Dimensions(BaseModel):
     reason: Reason
 
 
+class ReferenceTolerance(BaseModel):
+    """How close a log's value must be to the original's to be the original's, relative to it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    learning_rate: float = Field(gt=0, lt=1)
+    reason: Reason
+
+
 class RoundTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dimensions: Dimensions
     rounds: dict[int, RoundFacts]
     original: RoundFacts
+    reference_tolerance: ReferenceTolerance
 
     @model_validator(mode="after")
     def _heads_end_in_the_dimensions(self) -> RoundTable:
@@ -157,11 +167,21 @@ class R2Axis(BaseModel):
         return self
 
 
+class EvidenceLines(BaseModel):
+    """How many log lines a signal cites as its evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: StrictInt = Field(ge=1)
+    reason: Reason
+
+
 class DisplayTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     history_milestones: list[Milestone] = Field(min_length=1)
     r2_axis: R2Axis
+    evidence_lines: EvidenceLines
 
     @field_validator("history_milestones")
     @classmethod

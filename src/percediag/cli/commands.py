@@ -82,6 +82,9 @@ class ListFormat(str, Enum):
 ListFormatOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="text (a table on a terminal, plain aligned lines otherwise) or json.")]
 
 
+PAD_LIMIT = 60
+
+
 def _listing(columns: tuple[str, ...], rows: list[tuple], output_format: ListFormat, title: str | None = None,
              extra: dict | None = None, key: str = "items") -> None:
     """A listing (rules, profiles, fixes): JSON objects, a rich table on a terminal, or, piped,
@@ -103,7 +106,9 @@ def _listing(columns: tuple[str, ...], rows: list[tuple], output_format: ListFor
             table.add_row(*row)
         open_console(Color.auto).print(table)
         return
-    widths = [max(len(c) for c in column) for column in zip(columns, *cells)]
+    # A column is padded to its widest value up to PAD_LIMIT: one long value (a rule's table of
+    # stage bands) lengthens its own row, not every row of the listing. Nothing is cut.
+    widths = [min(max(len(c) for c in column), PAD_LIMIT) for column in zip(columns, *cells)]
     lines = [title] if title else []
     for row in [list(columns), *cells]:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths)) + ("  " if len(row) > 1 else "") + row[-1])

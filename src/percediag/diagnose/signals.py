@@ -15,7 +15,9 @@ R2 reaches `ranking.learned_r2_climb` and rises that much above their first epoc
 Against the original PercePiano (configs/rounds.yaml, `original`):
 `reference.head:deviates|matches` and `reference.learning_rate:deviates|matches`,
 the log's prediction head and learning rate against the original's.
-Each signal carries the log lines behind it.
+Each signal carries the log lines behind it (the first
+`evidence_lines.count` of configs/display.yaml); the learning rate matches
+the original's within rounds.yaml's `reference_tolerance`.
 
 Every name made here is declared, with its meaning and whether it is
 healthy, in the signal vocabulary of configs/causes.yaml (`rule_statuses`,
@@ -31,12 +33,13 @@ from collections import Counter, defaultdict
 from percediag.findings import Finding
 from percediag.metrics import best_epoch, learning_rate, printed_heads
 from percediag.model import Run, possible_r2
-from percediag.roundtable import round_table
+from percediag.roundtable import display, round_table
 from percediag.settings import Settings
 from percediag.trajectory import Forecast
 
 
 def signals(findings: list[Finding], forecasts: list[Forecast]) -> dict[str, list[int]]:
+    most = display().evidence_lines.count  # lines cited per signal (display.yaml)
     found: dict[str, list[int]] = {}
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
@@ -45,13 +48,13 @@ def signals(findings: list[Finding], forecasts: list[Forecast]) -> dict[str, lis
     for rule, items in by_rule.items():
         bad = [f for f in items if f.status in ("warn", "fail")]
         if not bad:
-            found[f"{rule}:pass"] = sorted({line for f in items for line in f.lines})[:5]
+            found[f"{rule}:pass"] = sorted({line for f in items for line in f.lines})[:most]
             continue
-        lines = sorted({line for f in bad for line in f.lines})[:5]
+        lines = sorted({line for f in bad for line in f.lines})[:most]
         found[f"{rule}:fail"] = lines
         sides = Counter(f.direction for f in bad if f.direction)
         for side, _ in sides.most_common():
-            found[f"{rule}:{side}"] = sorted({line for f in bad if f.direction == side for line in f.lines})[:5]
+            found[f"{rule}:{side}"] = sorted({line for f in bad if f.direction == side for line in f.lines})[:most]
     if forecasts:
         # A plateau at the target is convergence, not a stall.
         def effective(fc: Forecast) -> str:
@@ -60,20 +63,21 @@ def signals(findings: list[Finding], forecasts: list[Forecast]) -> dict[str, lis
         trends = Counter(effective(fc) for fc in forecasts)
         for trend, count in trends.items():
             if trend != "unknown" and count * 2 >= len(forecasts):
-                found[f"trend.{trend}"] = [line for fc in forecasts if effective(fc) == trend for line in fc.lines][:5]
+                found[f"trend.{trend}"] = [line for fc in forecasts if effective(fc) == trend for line in fc.lines][:most]
         answers = Counter(fc.on_track for fc in forecasts)
         if answers["yes"] * 2 > len(forecasts):
-            found["forecast.reaches_target"] = [line for fc in forecasts if fc.on_track == "yes" for line in fc.lines][:5]
+            found["forecast.reaches_target"] = [line for fc in forecasts if fc.on_track == "yes" for line in fc.lines][:most]
         if answers["no"] * 2 > len(forecasts):
-            found["forecast.misses_target"] = [line for fc in forecasts if fc.on_track == "no" for line in fc.lines][:5]
+            found["forecast.misses_target"] = [line for fc in forecasts if fc.on_track == "no" for line in fc.lines][:most]
         over = [fc for fc in forecasts if fc.overfitting]
         if over:
-            found["overfitting"] = [line for fc in over for line in fc.lines][:5]
+            found["overfitting"] = [line for fc in over for line in fc.lines][:most]
     return found
 
 
 def learned_signals(run: Run, settings: Settings) -> dict[str, list[int]]:
     """Signals of what training did, from the fold summaries and the epoch curve."""
+    most = display().evidence_lines.count  # lines cited per signal (display.yaml)
     found: dict[str, list[int]] = {}
     band = settings.rule("activation.std_ratio")
     sides: dict[str, list[int]] = defaultdict(list)
@@ -88,9 +92,9 @@ def learned_signals(run: Run, settings: Settings) -> dict[str, list[int]]:
         sides[side].append(summary.lines.get("pred_std", summary.line))
     for side in ("below", "above"):
         if sides[side]:
-            found[f"learned.std_ratio:{side}"] = sorted(sides[side])[:5]
+            found[f"learned.std_ratio:{side}"] = sorted(sides[side])[:most]
     if sides["pass"] and not sides["below"] and not sides["above"]:
-        found["learned.std_ratio:pass"] = sorted(sides["pass"])[:5]
+        found["learned.std_ratio:pass"] = sorted(sides["pass"])[:most]
     climb = settings.ranking.learned_r2_climb
     folds, climbing = 0, []
     for fold in run.folds:
@@ -102,23 +106,25 @@ def learned_signals(run: Run, settings: Settings) -> dict[str, list[int]]:
         if best.val_r2 >= climb and best.val_r2 - epochs[0].val_r2 >= climb:
             climbing.append(best.line)
     if folds and len(climbing) * 2 >= folds:
-        found["learning.r2_climbs"] = sorted(climbing)[:5]
+        found["learning.r2_climbs"] = sorted(climbing)[:most]
     return found
 
 
 def reference_signals(run: Run) -> dict[str, list[int]]:
     """Where the log's architecture differs from the original code's."""
+    most = display().evidence_lines.count  # lines cited per signal (display.yaml)
     original = round_table().original
     found: dict[str, list[int]] = {}
     heads = printed_heads(run)
     if original.head is not None and heads:
         deviating = sorted({line for head, line in heads if head != original.head})
         side = "deviates" if deviating else "matches"
-        found[f"reference.head:{side}"] = (deviating or sorted({line for _, line in heads}))[:5]
+        found[f"reference.head:{side}"] = (deviating or sorted({line for _, line in heads}))[:most]
     lr = learning_rate(run)
     if original.learning_rate is not None and lr is not None:
-        # Within 1%: the log prints the LR to three significant digits (2.50e-05).
-        side = "deviates" if abs(lr.value - original.learning_rate) > 0.01 * original.learning_rate else "matches"
+        # Within rounds.yaml's reference_tolerance: the log prints the LR to three significant digits.
+        tolerance = round_table().reference_tolerance.learning_rate
+        side = "deviates" if abs(lr.value - original.learning_rate) > tolerance * original.learning_rate else "matches"
         found[f"reference.learning_rate:{side}"] = [lr.line]
     return found
 
