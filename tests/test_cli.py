@@ -194,6 +194,44 @@ def test_notebook_path(tmp_path):
     assert "cell " in out
 
 
+def test_a_notebook_is_known_by_its_content_on_stdin_compressed_or_renamed(tmp_path):
+    """`cat run.ipynb | percediag check -`, a notebook gzipped, or saved under another name is
+    read as a notebook, as its .ipynb path is: the same verdicts, lines labelled by cell."""
+    import gzip
+
+    from tests import transforms
+
+    notebook = transforms.notebook((REAL / "round5.log").read_text())
+    path = tmp_path / "train.ipynb"
+    path.write_bytes(notebook)
+    expected = json.loads(run_cli(["check", str(path), "-f", "json"])[1])
+    renamed, packed = tmp_path / "train.json", tmp_path / "train.ipynb.gz"
+    renamed.write_bytes(notebook)
+    packed.write_bytes(gzip.compress(notebook))
+    for args, stdin in (([], notebook), ([], gzip.compress(notebook)), ([str(renamed)], None), ([str(packed)], None)):
+        code, out, err = run_cli(["check", *(args or ["-"]), "-f", "json"], stdin=stdin)
+        report = json.loads(out)
+        assert code == 1 and report["counts"] == expected["counts"], (args, err)
+        assert report["locations"] and all(v.startswith("cell ") for v in report["locations"].values())
+
+
+@pytest.mark.parametrize("head", [b'{"step": 1, "loss": 0.21}\n', b"[Fold 0] Epoch   0 | val_r2: -0.05\n", b"{\n", b""])
+def test_a_log_is_not_taken_for_a_notebook(head):
+    from percediag.sources import is_notebook
+
+    assert not is_notebook(head)
+    assert is_notebook(b'{\n "metadata": {"kernelspec": {}},\n "cells": [') and is_notebook(b'\xef\xbb\xbf{"nbformat": 4')
+
+
+def test_watch_refuses_a_notebook_in_one_line(tmp_path):
+    from tests import transforms
+
+    path = tmp_path / "train.json"
+    path.write_bytes(transforms.notebook((REAL / "round5.log").read_text()))
+    code, _, err = run_cli(["watch", str(path)])
+    assert code == 2 and err.count("\n") == 1 and "a notebook is saved whole" in err and f"percediag check {path}" in err
+
+
 def test_invalid_notebook_is_one_line(tmp_path):
     path = tmp_path / "broken.ipynb"
     path.write_text("{not json")

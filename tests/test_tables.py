@@ -236,6 +236,12 @@ def test_a_typo_on_the_command_line_says_did_you_mean(args, needles):
     ("history:\n  - {round: 2, best_r2: 0.01, fixes: [lower-lr, raise-lrr]}\n",
      ["c.yaml: history (Round 2): unknown fix id(s) raise-lrr (see `percediag fixes`); did you mean 'raise-lr'?"]),
     ("tried: [lowerlr]\n", ["c.yaml: tried: unknown fix id(s) lowerlr (see `percediag fixes`); did you mean 'lower-lr'?"]),
+    # A misspelt id of a fix the profile applies is a new entry without its round: said as such, with the id meant.
+    ("profile: round5\napplied:\n  raise-lrr: {outcome: helped}\n",
+     ["c.yaml: applied.raise-lrr: no profile of the chain applies this fix, so its entry needs `round`",
+      "did you mean 'raise-lr', which the profile applies?"]),
+    ("profile: generic\napplied:\n  raise-lr: {outcome: helped}\n",
+     ["c.yaml: applied.raise-lr: no profile of the chain applies this fix, so its entry needs `round` (the round that applied it)\n"]),
 ])
 def test_a_typo_in_a_users_configuration_names_the_file(tmp_path, yaml_text, needles):
     path = tmp_path / "c.yaml"

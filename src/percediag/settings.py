@@ -531,11 +531,13 @@ def validate(merged: dict[str, Any], origins: dict[str, str], name: str) -> Sett
     try:
         settings = Settings.model_validate({**merged, "origins": origins})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, origins, name, list(merged.get("rules") or {}))) from exc
+        raise ConfigError(_describe(exc, origins, name, list(merged.get("rules") or {}),
+                                    list(merged.get("applied") or {}))) from exc
     return settings
 
 
-def _describe(exc: ValidationError, origins: dict[str, str], name: str, rule_ids: list[str]) -> str:
+def _describe(exc: ValidationError, origins: dict[str, str], name: str, rule_ids: list[str],
+              applied_ids: list[str] | None = None) -> str:
     error = exc.errors()[0]
     path = ".".join(str(p) for p in error["loc"])
     # The value that brought the key: its own origin, else the origin of a key below it (a --set).
@@ -552,6 +554,16 @@ def _describe(exc: ValidationError, origins: dict[str, str], name: str, rule_ids
             rules = difflib.get_close_matches(path, [str(r) for r in rule_ids], n=1)
             suggestion = f"; did you mean the rule '{rules[0]}'?" if rules else ""
         return f"{source}: {path}: unknown key{suggestion}"
+    loc = error["loc"]
+    if error["type"] == "missing" and len(loc) == 3 and loc[0] == "applied" and loc[2] == "round":
+        # An entry without `round` is one the profile chain does not hold: a new fix, or a misspelt
+        # id of an inherited one (`raise-lrr`), which the bare "Field required" would hide.
+        fix = "".join(ch if ch.isprintable() else "?" for ch in str(loc[1]))
+        others = [str(i) for i in applied_ids or [] if i != loc[1]]
+        hint = difflib.get_close_matches(str(loc[1]), others, n=1)
+        suggestion = f"; did you mean '{hint[0]}', which the profile applies?" if hint else ""
+        return (f"{source}: applied.{fix}: no profile of the chain applies this fix, so its entry needs "
+                f"`round` (the round that applied it){suggestion}")
     message = error["msg"].removeprefix("Value error, ")
     return f"{source}: {path}: {message}"
 

@@ -21,6 +21,7 @@ import bz2
 import gzip
 import io
 import lzma
+import re
 import sys
 import zlib
 from array import array
@@ -47,19 +48,57 @@ def compression(head: bytes) -> str | None:
     return next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
 
 
-def _open_stream(stream: BinaryIO) -> BinaryIO:
-    """A binary stream, decompressed when its first bytes say so (peeked, or read and sought back)."""
-    head = b""
+# A notebook is a JSON object whose first keys (nbformat writes `cells` first) name its parts;
+# a log does not open with `{"cells":`. Read from what a stream already holds, never waiting.
+_NOTEBOOK_HEAD = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*(?:"[^"\\]{0,64}"\s*:[^\n]{0,4096}\n\s*)*"(?:cells|nbformat)"\s*:')
+NOTEBOOK_PEEK = 65536
+
+
+def is_notebook(head: bytes) -> bool:
+    """Do these first bytes open a Jupyter notebook (a JSON object whose first key is `cells` or `nbformat`)?"""
+    return _NOTEBOOK_HEAD.match(head) is not None
+
+
+def is_notebook_file(path: str) -> bool:
+    """Is `path` a notebook: named .ipynb, or a plain file whose first bytes open one? (False when unreadable:
+    the reader that opens it next says why.)"""
+    if path.endswith(".ipynb"):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return is_notebook(handle.read(NOTEBOOK_PEEK))
+    except OSError:
+        return False
+
+
+def _decompressed_head(opener: Callable[[], BinaryIO]) -> bytes:
+    """The first decompressed bytes of a compressed file (b'' when they cannot be read: reading it
+    again, as a log, then says why in one line)."""
+    try:
+        with opener() as handle:
+            return handle.read(NOTEBOOK_PEEK)
+    except READ_ERRORS:
+        return b""
+
+
+def _peek(stream: BinaryIO, size: int) -> bytes:
+    """The first bytes of a stream, left unread (b'' when the stream cannot show them)."""
     try:
         if hasattr(stream, "peek"):
-            head = stream.peek(6)[:6]
-        elif stream.seekable():
+            return stream.peek(size)[:size]
+        if stream.seekable():
             position = stream.tell()
-            head = stream.read(6)
+            head = stream.read(size)
             stream.seek(position)
-    except (OSError, ValueError):
-        head = b""
-    kind = compression(head)
+            return head
+    except (*READ_ERRORS, ValueError):
+        pass  # closed, unseekable or corrupt: nothing to see here; reading it says why, in one line
+    return b""
+
+
+def _open_stream(stream: BinaryIO) -> BinaryIO:
+    """A binary stream, decompressed when its first bytes say so (peeked, or read and sought back)."""
+    kind = compression(_peek(stream, 6))
     # The wrapper never closes the stream it reads (stdin stays open).
     return stream if kind is None else _DECOMPRESS[kind](stream, "rb")
 
@@ -194,19 +233,29 @@ class LogSource:
             return cls(str(path), lambda: _open_stream(open(path, "rb")))
         try:
             with open(path, "rb") as handle:
-                kind = compression(handle.read(6))
+                head = handle.read(NOTEBOOK_PEEK)
         except OSError as exc:
             raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+        kind = compression(head[:6])
         if kind is not None:
-            return cls(str(path), lambda: _DECOMPRESS[kind](path, "rb"))
-        source = NotebookSource(str(path), lambda: open(path, "rb")) if path.suffix == ".ipynb" \
-            else cls(str(path), lambda: open(path, "rb"), path=str(path))
+            opener = lambda: _DECOMPRESS[kind](path, "rb")  # noqa: E731 - one opener for both classes
+            if path.name.endswith(".ipynb" + path.suffix) or is_notebook(_decompressed_head(opener)):
+                return NotebookSource(str(path), opener)
+            return cls(str(path), opener)
+        if path.suffix == ".ipynb" or is_notebook(head):
+            source: LogSource = NotebookSource(str(path), lambda: open(path, "rb"))
+        else:
+            source = cls(str(path), lambda: open(path, "rb"), path=str(path))
         source.size = _size(path)
         return source
 
     @classmethod
     def from_stream(cls, stream: BinaryIO, name: str = "<stdin>") -> LogSource:
-        return cls(name, lambda: _open_stream(stream))
+        """A stream (stdin): a notebook when its first bytes open one (`cat run.ipynb | percediag check -`), else a log."""
+        opened = _open_stream(stream)  # decompressed when it says so: the notebook test sees the text
+        if is_notebook(_peek(opened, NOTEBOOK_PEEK)):
+            return NotebookSource(name, lambda: opened)
+        return cls(name, lambda: opened)
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>") -> LogSource:
@@ -282,7 +331,7 @@ class NotebookSource(LogSource):
         except OSError as exc:
             raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from exc
         finally:
-            handle.close()
+            self._close(handle)  # never stdin
 
     def _cell_lines(self, handle: BinaryIO) -> Iterator[tuple[int, str]]:
         # Here, not at the top: a check of a plain log does not load the notebook reader.

@@ -344,6 +344,12 @@ def watch(
     command_mode = "--" in sys.argv[sys.argv.index("watch") + 1:] if "watch" in sys.argv else False
     if not command_mode and len(target) > 1:
         raise UsageError("watch follows one log file; to run a command put it after `--`")
+    if not command_mode:
+        from percediag.sources import is_notebook_file
+
+        if is_notebook_file(target[0]):
+            raise UsageError(f"{target[0]}: a notebook is saved whole, not written line by line: check it with "
+                             f"`percediag check {target[0]}`, or watch the training with `percediag watch -- COMMAND`")
     if command_mode and isinstance(getattr(sys.stdout, "_stream", sys.stdout), Closed):
         raise UsageError("standard output is closed: the command's output would have nowhere to go; not starting it")
     if not command_mode and pty is not None:
