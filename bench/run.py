@@ -137,8 +137,12 @@ def cold(runs: int) -> None:
     # it imports (pydantic with percediag's models, PyYAML, the rule modules), reading nothing.
     for code, what in ((FLOOR + "; os._exit(0)", "its imports alone"),
                        (FLOOR + "; import numpy.random; os._exit(0)", "with numpy for a forecast")):
-        floor = sorted(timed_cpu([sys.executable, "-c", code], env)[0] for _ in range(runs))
-        print(f"a check's floor, {what}: median {statistics.median(floor) * 1000:.0f} ms wall")
+        # One OpenBLAS thread, as check asks for itself (cli.main), so numpy's import costs the same.
+        results = [timed_cpu([sys.executable, "-c", code], {**env, "OPENBLAS_NUM_THREADS": "1"}) for _ in range(runs)]
+        walls = sorted(r[0] for r in results)
+        print(f"a check's floor, {what}: median {statistics.median(walls) * 1000:.0f} ms wall over {runs} runs "
+              f"(fastest {walls[0] * 1000:.0f}, slowest {walls[-1] * 1000:.0f}), "
+              f"CPU (user+sys) median {statistics.median(r[1] for r in results) * 1000:.0f} ms")
 
 
 def many(folder: Path, count: int) -> None:

@@ -10,6 +10,7 @@ even to the same size or larger.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import subprocess
@@ -197,3 +198,66 @@ def test_watch_starts_over_on_a_rewrite(tmp_path):
         assert process.stderr.read() == b""
     finally:
         process.kill()
+
+
+# -- a log truncated under its writer (logrotate's copytruncate) ----------------------------------
+
+@pytest.mark.parametrize("between", [True, False])
+def test_follower_skips_the_hole_a_truncation_under_the_writer_leaves(tmp_path, between):
+    """The writer keeps its offset (no O_APPEND) while the file is truncated: it reads back as zeros
+    up to that offset, then the text. The follower starts over and hands on the text only, and
+    says once how many zeros it skipped. `between`: a poll sees the file empty before the writer
+    goes on (an ordinary truncation) or only after (the head no longer matches: a rewrite)."""
+    path = tmp_path / "train.log"
+    before = "".join(f"[Fold 0] Epoch {i:3d} | train_loss: 0.0{i % 9 + 1}00 | val_r2: +0.0{i % 7}00\n" for i in range(400))
+    writer = open(path, "w")
+    writer.write(before)
+    writer.flush()
+    follower = FileFollower(path)
+    assert follower.poll() == (before.encode(), "appeared")
+    os.truncate(path, 0)  # logrotate has copied the file; the writer does not know
+    events = []
+    if between:
+        events.append(follower.poll())
+    writer.write("after the rotation\n")
+    writer.flush()
+    data, event = follower.poll()
+    events.append((data, event))
+    assert [e for _, e in events] == (["truncated", None] if between else ["rewritten"])
+    assert b"".join(d for d, _ in events) == b"after the rotation\n"
+    assert follower.take_hole() == len(before) and follower.take_hole() == 0
+    writer.write("and on\n")
+    writer.flush()
+    assert follower.poll() == (b"and on\n", None)  # the head is compared where it is, after the hole
+    writer.close()
+    follower.close()
+
+
+def test_watch_and_check_read_on_past_the_hole(tmp_path):
+    """A copytruncate in the middle of a run: watch starts over, warns once of the zeros it
+    skipped, and ends on the verdict check gives the file; check notes the hole."""
+    log = tmp_path / "train.log"
+    lines = (REAL / "round5.log").read_text().splitlines(keepends=True)
+    half = len(lines) // 2
+    writer = open(log, "w")
+    writer.write("".join(lines[:half]))
+    writer.flush()
+    process, events = start_watch(str(log), "--format", "jsonl", "--idle-exit", "2", "--interval", "0.05")
+    try:
+        wait_for(events, lambda e: e["event"] == "fold_start")
+        time.sleep(0.3)
+        os.truncate(log, 0)
+        writer.write("".join(lines[half:]))
+        writer.close()
+        wait_for(events, lambda e: e["event"] == "restart")
+        _, end = wait_for(events, lambda e: e["event"] == "end", timeout=30)
+        process.wait(timeout=20)
+        warnings = process.stderr.read().decode().splitlines()
+    finally:
+        process.kill()
+    assert warnings == [f"percediag: warning: {log}: skipped {len(''.join(lines[:half]).encode()):,} zero byte(s) at its start: "
+                        "a hole left when the file was truncated while its writer went on (as logrotate's copytruncate leaves it)"]
+    code, out, _ = run_cli(["check", str(log), "-f", "json"])
+    report = json.loads(out)
+    assert end["counts"] == report["counts"] and end["status"] == report["status"] and code == 1
+    assert any("were zeros and were skipped" in note for note in report["notes"])

@@ -173,3 +173,24 @@ def test_marker_positions_are_the_first_match_of_each_line_in_sparse_and_dense_t
     # Text full of candidate bytes: past the budget the regex scan takes over.
     dense = b"FCTPI " * 50_000 + b"\n  [Fold 2] Epoch   3 | val_r2: +0.1 Total params\n" + b"TFTF\n" * 1000 + b"FOLD 1/3\n"
     assert prescan.marker_positions(dense, SCAN) == first_match_per_line(dense) == [dense.index(b"Fold"), dense.index(b"FOLD")]
+
+
+@pytest.mark.parametrize("hole", [1, 3_000_000, (4 << 20) + 7])
+def test_a_leading_hole_of_zeros_is_skipped_by_every_path(tmp_path, every_step_bytes, helper_always, hole):
+    """A log truncated while its writer went on (logrotate's copytruncate) opens with zeros: the
+    fast path with its helper and the line parse both read the text after them, as if the zeros
+    were not there, and say so in a note (within the first chunk, and past it)."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "holed").mkdir()
+    plain, holed = tmp_path / "plain" / "train.log", tmp_path / "holed" / "train.log"
+    plain.write_bytes(every_step_bytes)
+    holed.write_bytes(b"\0" * hole + every_step_bytes)
+    reference, _, _ = parse_both(plain)
+    fast, slow, notes = parse_both(holed)
+    for dump in (reference, fast, slow):
+        dump.pop("source", None)
+    assert fast == slow == reference
+    assert [note for note in notes if "zeros and were skipped" in note] == [
+        f"the first {hole:,} byte(s) were zeros and were skipped: a hole left when the file was truncated while "
+        "its writer went on (as logrotate's copytruncate leaves it); line numbers count from the text after it"]
+    assert not [note for note in notes if "in-process" in note]

@@ -8,13 +8,19 @@ compared as run_check receives them.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import typer.main
 
 from percediag.cli import commands
 from percediag.cli.quick import OPTIONS, read_check_line
+from tests.helpers import EXAMPLES, REAL, ROOT, run_cli
 
 
 def typer_request(argv: list[str], monkeypatch) -> dict | None:
@@ -118,3 +124,53 @@ def test_generated_lines_read_alike(monkeypatch):
         taken += 1
         assert quick == typer_request(argv, monkeypatch), argv
     assert taken > 150 and declined > 150  # both sides of the reader were exercised
+
+
+# -- what typer did besides reading the arguments: the quick path does the same ------------------
+
+def test_a_config_path_that_exists_and_cannot_be_read_is_left_to_typer(tmp_path, monkeypatch):
+    """typer's Path type refuses an existing path it cannot read, with its own message (as root
+    every path reads, so unreadability is simulated)."""
+    config = tmp_path / "c.yaml"
+    config.write_text("profile: round5\n")
+    argv = ["check", "a.log", "-c", str(config)]
+    assert read_check_line(argv) is not None
+    monkeypatch.setattr("os.access", lambda path, mode: False)
+    assert read_check_line(argv) is None
+    assert read_check_line(["check", "a.log", "-c", str(tmp_path / "missing.yaml")]) is not None  # load_recipe says it
+
+
+def test_a_directory_given_as_the_configuration_is_said_to_be_one(tmp_path):
+    code, _, err = run_cli(["check", str(REAL / "round5.log"), "-c", str(tmp_path)])
+    assert code == 2 and err == f"percediag: error: {tmp_path}: is a directory, not a configuration file\n"
+
+
+@pytest.mark.parametrize("line", [["-q"], ["-qv"]], ids=["quick", "typer"])
+def test_ctrl_c_during_a_check_ends_it_alike_on_both_paths(tmp_path, line):
+    """Exit 130 and nothing on stderr, however the line was read (typer ends a command so)."""
+    log = tmp_path / "big.log"
+    log.write_text((REAL / "round5.log").read_text() * 300)
+    process = subprocess.Popen([sys.executable, "-m", "percediag", "check", str(log), "--run", "all", *line],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    time.sleep(1.5)
+    assert process.poll() is None, "the check ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err == b""
+
+
+@pytest.mark.parametrize(("log", "extra", "expected"), [
+    (EXAMPLES / "round5-plateau.log", [], 1), (EXAMPLES / "round5-plateau.log", ["-v"], 1),
+    (EXAMPLES / "healthy-sota.log", ["-p", "round6"], 0)])
+def test_a_reader_of_stderr_gone_does_not_change_the_verdict(log, extra, expected):
+    """The job-summary warning goes to a stderr whose reader has left (EPIPE): the warning is
+    lost, the CI gate is not (before, the quick path exited 0 and typer's 1, whatever the verdict)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": "/nonexistent/summary.md"}
+    try:
+        result = subprocess.run([sys.executable, "-m", "percediag", "check", str(log), "-f", "github", "-q", *extra],
+                                stdout=subprocess.DEVNULL, stderr=write_end, env=env, cwd=ROOT, timeout=120)
+    finally:
+        os.close(write_end)
+    assert result.returncode == expected

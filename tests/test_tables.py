@@ -221,7 +221,7 @@ def test_a_typo_in_a_table_is_one_config_error_line_and_exit_2(configs, name, ol
 
 
 @pytest.mark.parametrize("args, needles", [
-    (["--tried", "more-epoch"], ["--tried: tried: unknown fix id(s) more-epoch (see `percediag fixes`); did you mean 'more-epochs'?"]),
+    (["--tried", "more-epoch"], ["--tried: unknown fix id(s) more-epoch (see `percediag fixes`); did you mean 'more-epochs'?"]),
 ])
 def test_a_typo_on_the_command_line_says_did_you_mean(args, needles):
     err = _one_line_exit_2(["check", str(REAL / "round5.log"), *args])

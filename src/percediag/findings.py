@@ -16,6 +16,11 @@ CATEGORY_ORDER = ["architecture", "activation", "diagnostics", "data", "gradient
                   "log"]
 
 
+def tally(counts: dict[str, int]) -> str:
+    """A report's counts as every summary line writes them, worst first: `24 fail, 4 warn, 4 missing, 37 pass`."""
+    return ", ".join(f"{counts[status]} {status}" for status in ("fail", "warn", "missing", "pass") if counts.get(status))
+
+
 class Finding(BaseModel):
     rule: str
     category: str

@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from importlib import resources
@@ -273,7 +274,9 @@ def configs_dir() -> Path:
 
 
 def profile_names() -> list[str]:
-    return sorted(p.stem for p in (configs_dir() / "profiles").glob("*.yaml"))
+    """The bundled profiles, numbers in their order: generic, round1, round2, ..., round13."""
+    return sorted((p.stem for p in (configs_dir() / "profiles").glob("*.yaml")),
+                  key=lambda name: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)])
 
 
 # libyaml's C loader when the build has it (ten times faster), else the pure-Python one.

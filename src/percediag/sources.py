@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from percediag.errors import InputError
-from percediag.normalize import Lines, Normalizer, Plan, SourceStats, plan
+from percediag.normalize import Lines, Normalizer, Plan, SourceStats, plan, sniff_encoding
 
 CHUNK_SIZE = 1 << 20
 
@@ -57,6 +57,31 @@ NOTEBOOK_PEEK = 65536
 def is_notebook(head: bytes) -> bool:
     """Do these first bytes open a Jupyter notebook (a JSON object whose first key is `cells` or `nbformat`)?"""
     return _NOTEBOOK_HEAD.match(head) is not None
+
+
+HOLE_CAUSE = "a hole left when the file was truncated while its writer went on (as logrotate's copytruncate leaves it)"
+
+
+def hole_note(count: int) -> str:
+    """What a report says of the zero bytes skipped at the start of a log."""
+    return f"the first {count:,} byte(s) were zeros and were skipped: {HOLE_CAUSE}; line numbers count from the text after it"
+
+
+def _past_hole(handle: BinaryIO, first: bytes, name: str) -> tuple[bytes, int]:
+    """A log that opens with zero bytes, a hole no writer put there (see hole_note): the first
+    chunk of the text after them, topped up to a chunk, and how many were skipped. Zeros and
+    nothing else are no log."""
+    hole = 0
+    while True:
+        kept = first.lstrip(b"\0")
+        hole += len(first) - len(kept)
+        if kept:
+            if len(first) == CHUNK_SIZE:
+                kept += handle.read(CHUNK_SIZE - len(kept))
+            return kept, hole
+        if len(first) < CHUNK_SIZE:
+            raise InputError(f"{name}: {hole:,} zero byte(s) and no text: not a log")
+        first = handle.read(CHUNK_SIZE)
 
 
 def is_notebook_file(path: str) -> bool:
@@ -171,10 +196,11 @@ class Reading:
     """An open byte input with its first chunk read and planned (`normalize.plan`): read on as
     normalised lines (`lines`), or, when the plan says the bytes are plain, as bytes (`body`)."""
 
-    def __init__(self, source: LogSource, handle: BinaryIO, first: bytes) -> None:
+    def __init__(self, source: LogSource, handle: BinaryIO, first: bytes, hole: int = 0) -> None:
         self.source = source
         self.handle = handle
         self.first = first
+        self.hole = hole  # zero bytes skipped before `first` (hole_note)
         self.plan: Plan = plan(first, len(first) < CHUNK_SIZE, source.name)
 
     def lines(self) -> Iterator[tuple[int, str]]:
@@ -279,8 +305,12 @@ class LogSource:
         handle = self._open()
         try:
             first = handle.read(CHUNK_SIZE)
+            hole = 0
+            if first[:1] == b"\0" and sniff_encoding(first)[0] == "utf-8":  # not UTF-32 BE's mark (00 00 FE FF)
+                first, hole = _past_hole(handle, first, self.name)
+                self.stats.notes.append(hole_note(hole))
             self.stats.blank = len(first) < CHUNK_SIZE and not first.strip()
-            yield Reading(self, handle, first)
+            yield Reading(self, handle, first, hole)
         except READ_ERRORS as exc:
             raise InputError(f"{self.name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
         finally:

@@ -18,7 +18,7 @@ import os
 import sys
 
 from percediag.cli.choices import EXIT_OK, EXIT_USAGE
-from percediag.cli.streams import Closed, Stdout, closed_fd, silence_stdout
+from percediag.cli.streams import Closed, Stderr, Stdout, closed_fd, silence_stdout
 from percediag.errors import PercediagError
 
 
@@ -44,7 +44,10 @@ def _main() -> None:
         else:
             from percediag.cli.check import run_check
 
-            code = run_check(**request)
+            try:
+                code = run_check(**request)
+            except KeyboardInterrupt:
+                code = 130  # Ctrl-C: exit 130 and no message, as the typer app ends a command
     except PercediagError as exc:
         # Messages quote file names and values the user gave: controls stripped (report.sanitize).
         from percediag.report.sanitize import clean
@@ -83,7 +86,7 @@ def main() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    sys.stdout = Stdout(sys.stdout)
+    sys.stdout, sys.stderr = Stdout(sys.stdout), Stderr(sys.stderr)
     program = _is_program()
     if program and sys.argv[1:2] and sys.argv[1] in _FORECASTING:
         # numpy's OpenBLAS starts a thread per core when it is imported (40 ms of CPU, measured):

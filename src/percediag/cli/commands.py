@@ -12,7 +12,8 @@ from typing import Annotated, Optional
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
-from percediag.cli.check import add_input, read_log, run_check, sources
+from percediag.cli.check import run_check
+from percediag.cli.inputs import add_input, read_log, sources
 from percediag.cli.choices import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Color, FailOn, Format
 from percediag.cli.streams import Closed, open_console
 from percediag.errors import UsageError

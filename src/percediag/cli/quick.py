@@ -6,7 +6,7 @@ made only of log paths and check's own options, each written out in full (`--for
 `--format=json`, `-f json`), is read here into run_check's arguments, and typer is never
 imported. Anything else returns None and the typer app reads the whole line: another
 command, `--help`, `--` , joined short flags (`-qv`), a value glued to a short option
-(`-fjson`), an option or path starting with `-` that is not in OPTIONS, a value starting with
+(`-fjson`), a --config path that exists and cannot be read, an option or path starting with `-` that is not in OPTIONS, a value starting with
 `-` (but `-` itself), a choice that is not one, an option given twice that takes one value, a missing value.
 So help and every usage error stay typer's, word for word.
 
@@ -16,6 +16,7 @@ and that for every line this reader accepts, typer hands run_check the same argu
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -56,11 +57,20 @@ for names, option in (
 
 def _value(option: Option, text: str) -> Any:
     """The value typer would pass for `text`, or None when typer would refuse it (or might)."""
-    if (text.startswith("-") and text != "-") or (option.convert is Path and not text):
-        return None  # typer decides: a value that looks like an option, an empty path
+    if (text.startswith("-") and text != "-") or (option.convert is Path and not _plain_path(text)):
+        return None  # typer decides: a value that looks like an option, a path its Path type refuses
     if isinstance(option.convert, type) and issubclass(option.convert, Enum):
         return next((choice for choice in option.convert if choice.value == text), None)
     return option.convert(text)
+
+
+def _plain_path(text: str) -> bool:
+    """A path typer's Path type passes as it is: not empty, and missing or readable (an existing
+    path that cannot be read is refused there, with typer's message)."""
+    try:
+        return bool(text) and (not os.path.exists(text) or os.access(text, os.R_OK))
+    except (OSError, ValueError):  # a NUL in the name, a name too long: typer's to say
+        return False
 
 
 def read_check_line(argv: list[str]) -> dict[str, Any] | None:

@@ -73,6 +73,34 @@ class Stdout:
         return getattr(self._stream, name)
 
 
+class Stderr:
+    """sys.stderr for a command. A reader of the messages that goes away (EPIPE: `2>&1 | head`,
+    a CI log collector gone) or a stderr that cannot take them (full) costs the messages, never
+    the verdict: the write is dropped and the command ends with its own exit code."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            self._call(self._stream.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            self._call(self._stream.flush)
+
+    def _call(self, method, *args) -> None:
+        try:
+            method(*args)
+        except OSError:
+            self.gone = True  # nowhere to say anything more: the exit code still says how it ended
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 class Closed:
     """Standard output (or error) closed before percediag started (`percediag ... >&-`):
     writing to it is an error, said on stderr, not an AttributeError on None."""

@@ -279,7 +279,8 @@ def check_references(settings: Settings, table: Tables | None = None) -> None:
         if unknown:
             shown = ", ".join("".join(ch if ch.isprintable() else "?" for ch in i) for i in unknown)
             error = UsageError if origin == "--tried" else ConfigError
-            raise error(f"{origin}: {where}: unknown fix id(s) {shown} (see `percediag fixes`){_hint(unknown[0], fix_ids)}")
+            place = origin if origin == f"--{where}" else f"{origin}: {where}"  # `--tried`, not `--tried: tried`
+            raise error(f"{place}: unknown fix id(s) {shown} (see `percediag fixes`){_hint(unknown[0], fix_ids)}")
     rule_ids = registry.rule_ids(settings)
     for fix, entry in settings.applied.items():
         for field, keys in (("verify_when", entry.verify_when), ("again_when", entry.again_when)):

@@ -8,6 +8,7 @@ from pathlib import Path
 from percediag.errors import InputError
 
 READ_SIZE = 4 << 20
+UTF32_BE_MARK = b"\x00\x00\xfe\xff"
 # A rewrite that leaves the size as large or larger is seen by content: the
 # first HEAD_BYTES of the file and the TAIL_BYTES just before the offset read
 # so far are compared with what was read there, at every poll (two small
@@ -15,6 +16,10 @@ READ_SIZE = 4 << 20
 # told from the same file, and needs no starting over.
 HEAD_BYTES = 1024
 TAIL_BYTES = 256
+# After a truncation the writer may go on at its old offset (a file opened without O_APPEND,
+# truncated by logrotate's copytruncate): the bytes before it read back as zeros, a hole no
+# log holds. That leading run of NUL bytes is skipped, not decoded (it would end the watch as
+# binary data); a sparse hole is jumped in one seek (SEEK_DATA), one written as zeros is read.
 
 
 class FileFollower:
@@ -30,7 +35,10 @@ class FileFollower:
         self._identity: tuple[int, int] | None = None
         self._offset = 0
         self._head = b""
+        self._head_at = 0  # where the head starts: after a hole, not at 0
         self._tail = b""
+        self._in_hole = False  # at the start of a file read again: zeros here are a hole
+        self.hole = 0  # zero bytes skipped since the last restart
 
     def close(self) -> None:
         if self._handle is not None:
@@ -57,6 +65,7 @@ class FileFollower:
         self._handle.seek(0)
         self._offset = 0
         self._head = self._tail = b""
+        self._in_hole, self.hole = True, 0
 
     def poll(self) -> tuple[bytes, str | None]:
         if self._handle is None:
@@ -82,7 +91,7 @@ class FileFollower:
     def _same_bytes(self) -> bool:
         fd = self._handle.fileno()
         try:
-            if self._head and os.pread(fd, len(self._head), 0) != self._head:
+            if self._head and os.pread(fd, len(self._head), self._head_at) != self._head:
                 return False
             return not self._tail or os.pread(fd, len(self._tail), self._offset - len(self._tail)) == self._tail
         except OSError as exc:
@@ -92,12 +101,48 @@ class FileFollower:
         if self._handle is None:
             return b""
         try:
+            if self._in_hole:
+                self._jump_hole()
             data = self._handle.read(READ_SIZE)
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+        if data and self._in_hole and data.startswith(UTF32_BE_MARK):
+            self._in_hole = False  # zeros that open a UTF-32 BE byte order mark, not a hole
+        if data and self._in_hole:
+            kept = data.lstrip(b"\0")
+            self._skip(len(data) - len(kept))
+            self._in_hole = not kept
+            data = kept
         if data:
+            if not self._head:
+                self._head_at = self._offset
             self._offset += len(data)
             if len(self._head) < HEAD_BYTES:
                 self._head += data[:HEAD_BYTES - len(self._head)]
             self._tail = (self._tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
         return data
+
+    def _jump_hole(self) -> None:
+        """Seek past a sparse hole at the read offset (where the file system can say where data is)."""
+        try:
+            data = os.lseek(self._handle.fileno(), self._offset, os.SEEK_DATA)
+        except OSError:
+            data = self._offset  # no data after it yet (ENXIO), or no SEEK_DATA here: zeros are read and skipped
+        # lseek moved the descriptor under the buffered reader: its own seek puts both back in step.
+        self._handle.seek(max(data, self._offset))
+        if data > self._offset:
+            self._skip(data - self._offset)
+
+    def take_hole(self) -> int:
+        """The zero bytes skipped at the start of the file once the text after them is reached
+        (0 before, and after it was taken): the watch says so once per hole."""
+        if self._in_hole or not self.hole:
+            return 0
+        count, self.hole = self.hole, 0
+        return count
+
+    def _skip(self, count: int) -> None:
+        """`count` zero bytes of a hole are passed over: counted as read (a later truncation is
+        still seen against them), never handed on."""
+        self._offset += count
+        self.hole += count

@@ -34,7 +34,9 @@ from percediag.live.hooks import TIMEOUT, Hooks
 from percediag.live.scalars import JoinedWatcher, ScalarFollower, ScalarWatcher, is_scalar_target
 from percediag.live.sinks import LiveSink, make_sink
 from percediag.live.watcher import Watcher
+from percediag.report.sanitize import clean
 from percediag.settings import SettingsRecipe
+from percediag.sources import HOLE_CAUSE
 
 # The numeric options, in seconds: (lowest, highest). Below --interval's lowest a poll loop
 # spins a core for nothing (the alert latency is dominated by it: see the README); above the
@@ -170,6 +172,18 @@ class _LineGuard:
             pass
 
 
+def _warn(guard: _LineGuard | None, message: str) -> None:
+    """A warning on stderr (on a line of its own after the command's output, when it shares the terminal)."""
+    if guard is not None:
+        guard.warn(message)
+        return
+    try:
+        sys.stderr.write(f"percediag: warning: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr gone: the warning has nowhere to go, and the watch goes on
+
+
 def _same_file(a: int, b: int) -> bool:
     try:
         first, second = os.fstat(a), os.fstat(b)
@@ -286,6 +300,9 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
                     data, event = follower.poll()
                     if event in ("truncated", "rewritten", "rotated"):
                         watcher.reset(event)
+                    hole = follower.take_hole() if isinstance(follower, FileFollower) else 0  # event files have none
+                    if hole:
+                        _warn(guard, f"{clean(options.target[0])}: skipped {hole:,} zero byte(s) at its start: {HOLE_CAUSE}")
                 if joined is not None:
                     grew, _ = joined.poll()  # a file of it read again from its start is re-judged as it is
                     if grew:

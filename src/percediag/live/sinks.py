@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from percediag.findings import tally
 from percediag.report.model import Report
 from percediag.report.sanitize import clean, clean_data, clean_model
 from percediag.report.text import STATUS_STYLE, STATUS_WORD, milestone_epochs
@@ -52,7 +53,7 @@ def _describe(event: dict) -> str | None:
     if kind == "restart":
         return f"the log was {event['reason']}: starting over"
     if kind == "end":
-        counts = ", ".join(f"{v} {k}" for k, v in event["counts"].items() if v)
+        counts = tally(event["counts"])
         fix = f"; next fix: {event['top_fix']}" if event["top_fix"] else ""
         return f"{event['status'].upper()}: {counts}{fix}"
     return None

@@ -23,5 +23,6 @@ def parse_log(source: LogSource) -> Log:
     with source.reading() as reading:
         if reading.plan.plain:
             body = reading.body()
-            return parse_bytes(reading.handle, body, source.name, source.stats, path=source.path, skip=reading.plan.bom)
+            return parse_bytes(reading.handle, body, source.name, source.stats, path=source.path,
+                               skip=reading.hole + reading.plan.bom)
         return parse_lines(reading.lines(), source.name)

@@ -9,6 +9,7 @@ small check's cold start, measured with `-X importtime`).
 
 from __future__ import annotations
 
+from percediag.findings import tally
 from percediag.report.model import Report
 from percediag.report.sanitize import clean_model
 
@@ -18,7 +19,7 @@ STATUS_WORD = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "missing": "MISS"
 def quiet_parts(report: Report) -> tuple[str, str]:
     """(status, the rest of the line after the status word) of a sanitised report. The run is
     named when the log holds several, and a user configuration because it can change the verdict."""
-    counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
+    counts = tally(report.counts)
     run = f" run {report.run + 1}/{len(report.runs)}" if len(report.runs) > 1 else ""
     top = next((f for f in report.fixes if f.rank == 1), None)
     fix = f"; next fix: {top.id}" if top else ""

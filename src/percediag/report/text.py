@@ -28,7 +28,7 @@ from collections import defaultdict
 from rich.console import Console, Group
 from rich.text import Text
 
-from percediag.findings import CATEGORY_ORDER, STATUS_ORDER, Finding
+from percediag.findings import CATEGORY_ORDER, STATUS_ORDER, Finding, tally
 from percediag.report.model import Report
 from percediag.report.sanitize import clean_model
 from percediag.report.values import finding_value
@@ -115,9 +115,8 @@ def _header(report: Report, counts: bool = True) -> Group:
                 else f"{span}, joined with {folders} by fold and epoch")
     if run.config is not None and run.config.title:
         span += f": {run.config.title}"
-    tally = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
     # The short view gives the counts once, on its closing line.
-    verdict = Text.assemble(status_text(report.status), f"  {tally}" if counts else "")
+    verdict = Text.assemble(status_text(report.status), f"  {tally(report.counts)}" if counts else "")
     parts = [title, Text(span, style="dim")]
     if report.profile_reason:
         parts.append(Text(report.profile_reason, style="dim"))
@@ -386,7 +385,7 @@ def _short_fixes(report: Report, top: int = 3) -> list[Text]:
 
 def _closing_line(report: Report) -> Text:
     """The verdict again, last, as pytest closes: `FAIL: 24 fail, 4 warn, 4 missing, 37 pass in round5.log`."""
-    counts = ", ".join(f"{report.counts[s]} {s}" for s in ("fail", "warn", "missing", "pass") if report.counts.get(s))
+    counts = tally(report.counts)
     run = f" (run {report.run + 1} of {len(report.runs)})" if len(report.runs) > 1 else ""
     return Text.assemble(status_text(report.status, ":"), f" {counts or 'no findings'} in {report.source}{run}")
 
