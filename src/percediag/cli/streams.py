@@ -41,64 +41,57 @@ def silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-class Stdout:
+class _Guarded:
+    """A text stream whose write failures are the subclass's to handle (`_failed`); once it is
+    `gone`, writes are dropped."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            self._call(self._stream.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            self._call(self._stream.flush)
+
+    def _call(self, method, *args) -> None:
+        try:
+            method(*args)
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+class Stdout(_Guarded):
     """sys.stdout for a command. A reader that goes away (EPIPE: `percediag diff a b | head`)
     silences the rest of the output instead of failing the command, so every command still
     ends with its own exit code; any other failure to write (a full disk: ENOSPC) is an
     OSError naming standard output."""
 
-    def __init__(self, stream) -> None:
-        self._stream = stream
-        self.gone = False
-
-    def write(self, text: str) -> int:
-        if not self.gone:
-            self._call(self._stream.write, text)
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.gone:
-            self._call(self._stream.flush)
-
-    def _call(self, method, *args) -> None:
-        try:
-            method(*args)
-        except BrokenPipeError:
+    def _failed(self, exc: OSError) -> None:
+        if isinstance(exc, BrokenPipeError):
             self.gone = True
             silence_stdout()
-        except OSError as exc:
-            raise OSError(exc.errno, exc.strerror, "standard output") from exc
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
+            return
+        raise OSError(exc.errno, exc.strerror, "standard output") from exc
 
 
-class Stderr:
+class Stderr(_Guarded):
     """sys.stderr for a command. A reader of the messages that goes away (EPIPE: `2>&1 | head`,
     a CI log collector gone) or a stderr that cannot take them (full) costs the messages, never
     the verdict: the write is dropped and the command ends with its own exit code."""
 
-    def __init__(self, stream) -> None:
-        self._stream = stream
-        self.gone = False
-
-    def write(self, text: str) -> int:
-        if not self.gone:
-            self._call(self._stream.write, text)
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.gone:
-            self._call(self._stream.flush)
-
-    def _call(self, method, *args) -> None:
-        try:
-            method(*args)
-        except OSError:
-            self.gone = True  # nowhere to say anything more: the exit code still says how it ended
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
+    def _failed(self, exc: OSError) -> None:
+        self.gone = True  # nowhere to say anything more: the exit code still says how it ended
 
 
 class Closed:
