@@ -2,10 +2,12 @@
 
 import gzip
 import json
+import os
+import sys
 
 import pytest
 
-from tests.helpers import EXAMPLES, REAL, run_cli
+from tests.helpers import EXAMPLES, REAL, ROOT, run_cli
 
 
 def test_check_text_report_sections_and_exit_1_on_fail():
@@ -215,19 +217,68 @@ def test_a_notebook_is_known_by_its_content_on_stdin_compressed_or_renamed(tmp_p
         assert report["locations"] and all(v.startswith("cell ") for v in report["locations"].values())
 
 
-@pytest.mark.parametrize("head", [b'{"step": 1, "loss": 0.21}\n', b"[Fold 0] Epoch   0 | val_r2: -0.05\n", b"{\n", b""])
+@pytest.mark.parametrize("head", [b'{"step": 1, "loss": 0.21}\n', b"[Fold 0] Epoch   0 | val_r2: -0.05\n", b"{\n", b"",
+                                  b'{"cells": 12, "epoch": 1}\n[Fold 0] Epoch   0 | val_r2: -0.05\n'])
 def test_a_log_is_not_taken_for_a_notebook(head):
     from percediag.sources import is_notebook
 
     assert not is_notebook(head)
     assert is_notebook(b'{\n "metadata": {"kernelspec": {}},\n "cells": [') and is_notebook(b'\xef\xbb\xbf{"nbformat": 4')
+    assert is_notebook(b'{"metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5, "cells": [')
 
 
-def test_watch_refuses_a_notebook_in_one_line(tmp_path):
+def _metadata_first(notebook: bytes, indent: int | None) -> bytes:
+    document = json.loads(notebook)
+    return json.dumps({"metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+                       "nbformat": document["nbformat"], "nbformat_minor": document["nbformat_minor"],
+                       "cells": document["cells"]}, indent=indent).encode()
+
+
+def test_a_notebook_is_known_however_it_is_written_or_delivered(tmp_path):
+    """Written with its metadata first (pretty or on one line), through a pipe given by path, or
+    on a pipe that delivers its first bytes late: read as a notebook, never as text by chance."""
+    import subprocess
+    import threading
+
     from tests import transforms
 
-    path = tmp_path / "train.json"
-    path.write_bytes(transforms.notebook((REAL / "round5.log").read_text()))
+    notebook = transforms.notebook((REAL / "round5.log").read_text())
+    path = tmp_path / "train.ipynb"
+    path.write_bytes(notebook)
+    expected = json.loads(run_cli(["check", str(path), "-f", "json"])[1])["counts"]
+    for indent in (1, None):
+        other = tmp_path / f"meta{indent}.json"
+        other.write_bytes(_metadata_first(notebook, indent))
+        assert json.loads(run_cli(["check", str(other), "-f", "json"])[1])["counts"] == expected
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(notebook,))
+    writer.start()
+    assert json.loads(run_cli(["check", str(fifo), "-f", "json"])[1])["counts"] == expected
+    writer.join()
+    slow = subprocess.Popen(["sh", "-c", 'head -c 5 "$1"; sleep 0.5; tail -c +6 "$1"', "sh", str(path)], stdout=subprocess.PIPE)
+    result = subprocess.run([sys.executable, "-m", "percediag", "check", "-", "-f", "json"], stdin=slow.stdout,
+                            capture_output=True, cwd=ROOT, timeout=120)
+    slow.wait()
+    assert json.loads(result.stdout)["counts"] == expected
+
+
+def test_a_json_record_with_a_cells_count_stays_a_log(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text('{"cells": 12, "epoch": 1}\n' + (REAL / "round5.log").read_text())
+    code, out, err = run_cli(["check", str(log), "-q"])
+    assert code == 1 and "24 fail" in out, err
+
+
+@pytest.mark.parametrize("name", ["train.json", "train.json.gz"])
+def test_watch_refuses_a_notebook_in_one_line(tmp_path, name):
+    import gzip
+
+    from tests import transforms
+
+    path = tmp_path / name
+    notebook = transforms.notebook((REAL / "round5.log").read_text())
+    path.write_bytes(gzip.compress(notebook) if name.endswith(".gz") else notebook)
     code, _, err = run_cli(["watch", str(path)])
     assert code == 2 and err.count("\n") == 1 and "a notebook is saved whole" in err and f"percediag check {path}" in err
 

@@ -261,3 +261,18 @@ def test_watch_and_check_read_on_past_the_hole(tmp_path):
     report = json.loads(out)
     assert end["counts"] == report["counts"] and end["status"] == report["status"] and code == 1
     assert any("were zeros and were skipped" in note for note in report["notes"])
+
+
+@pytest.mark.parametrize("lead", [0, 100])
+def test_zeros_before_a_utf32_be_mark_leave_the_mark_whole(tmp_path, lead):
+    """00 00 FE FF opens UTF-32 BE text: its two zeros are the mark's, never a hole's (with a hole
+    before it or not), in check and in watch alike."""
+    text = (REAL / "round5.log").read_text()
+    path = tmp_path / "train.log"
+    path.write_bytes(b"\0" * lead + b"\0\0\xfe\xff" + text.encode("utf-32-be"))
+    plain = json.loads(run_cli(["check", str(REAL / "round5.log"), "-f", "json"])[1])["counts"]
+    assert json.loads(run_cli(["check", str(path), "-f", "json"])[1])["counts"] == plain
+    follower = FileFollower(path)
+    data, _ = follower.poll()
+    assert data.startswith(b"\0\0\xfe\xff") and follower.take_hole() == lead
+    follower.close()

@@ -194,3 +194,23 @@ def test_a_leading_hole_of_zeros_is_skipped_by_every_path(tmp_path, every_step_b
         f"the first {hole:,} byte(s) were zeros and were skipped: a hole left when the file was truncated while "
         "its writer went on (as logrotate's copytruncate leaves it); line numbers count from the text after it"]
     assert not [note for note in notes if "in-process" in note]
+
+
+def test_the_helper_seeks_past_a_sparse_hole_and_does_not_read_it(tmp_path):
+    """A hole of 512 MiB made by a truncation (sparse: no disk, no time) before the text: the
+    check and its helper seek past it; the helper's peak memory does not grow with it (it read
+    the whole hole into memory once: 1 GB for a 1 GiB hole)."""
+    path = tmp_path / "train.log"
+    with open(path, "wb") as handle:
+        handle.truncate(512 << 20)
+        handle.seek(512 << 20)
+        handle.write((ROOT / "tests" / "fixtures" / "real-logs" / "round5.log").read_bytes() * 40)
+    probe = ("import resource, sys; from percediag.pipeline import parse_source; from percediag.sources import LogSource; "
+             "log = parse_source(LogSource.from_path(sys.argv[1])); "
+             "print(len(log.runs), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, log.notes[0][:40])")
+    import subprocess
+    result = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    runs, helper_kib, note = result.stdout.split(" ", 2)
+    assert result.returncode == 0 and int(runs) == 40, result.stderr
+    assert note.startswith("the first 536,870,912 byte(s) were zeros")
+    assert 0 < int(helper_kib) < 150 * 1024  # the helper ran, in bounded memory

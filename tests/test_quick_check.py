@@ -140,9 +140,11 @@ def test_a_config_path_that_exists_and_cannot_be_read_is_left_to_typer(tmp_path,
     assert read_check_line(["check", "a.log", "-c", str(tmp_path / "missing.yaml")]) is not None  # load_recipe says it
 
 
-def test_a_directory_given_as_the_configuration_is_said_to_be_one(tmp_path):
+def test_a_directory_or_a_device_given_as_the_configuration_is_said_to_be_one(tmp_path):
     code, _, err = run_cli(["check", str(REAL / "round5.log"), "-c", str(tmp_path)])
     assert code == 2 and err == f"percediag: error: {tmp_path}: is a directory, not a configuration file\n"
+    code, _, err = run_cli(["check", str(REAL / "round5.log"), "-c", "/dev/null"])
+    assert code == 2 and err == "percediag: error: /dev/null: is not a regular file (a configuration is read from a file)\n"
 
 
 @pytest.mark.parametrize("line", [["-q"], ["-qv"]], ids=["quick", "typer"])

@@ -186,7 +186,9 @@ def load_recipe(
         except OSError as exc:  # a name too long, a folder we cannot search
             raise ConfigError(f"{str(config)[:200]}: {exc.strerror or exc}") from exc
         if not found:
-            what = "is a directory, not a configuration file" if config.is_dir() else "no such configuration file"
+            what = ("is a directory, not a configuration file" if config.is_dir()
+                    else "is not a regular file (a configuration is read from a file)" if config.exists()
+                    else "no such configuration file")
             raise ConfigError(f"{config}: {what}")
         path, user = config, (str(config), read_yaml(config))
     elif not isolated:

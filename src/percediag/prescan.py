@@ -444,15 +444,17 @@ def _answer(buf: bytes, share: int, scan: Scan) -> bytes:
 def helper_main(path: str, first_size: int, skip: int, chunk_size: int, share: int, scan: Scan) -> int:
     """The helper: answer for every buffer of the file, in order, on stdout.
 
-    The parser's first read was `first_size` bytes, of which it dropped the
-    first `skip` (a byte order mark); later reads were `chunk_size` bytes.
+    The parser's first read ended at byte `first_size`, of which it dropped
+    the first `skip` (a byte order mark, a hole of zeros before the text:
+    sought past, never read, however large); later reads were `chunk_size` bytes.
     """
     out = sys.stdout.buffer
     _widen_pipe(out)
     keep_freed_memory()
     try:
         with open(path, "rb") as handle:
-            first = handle.read(first_size)[skip:]
+            handle.seek(skip)
+            first = handle.read(first_size - skip)
             for buf, _ in buffers(handle, first, scan, chunk_size):
                 out.write(_answer(buf, share, scan))
         out.flush()

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import bisect
 import bz2
+import errno
 import gzip
 import io
 import lzma
+import os
 import re
 import sys
 import zlib
@@ -48,17 +50,20 @@ def compression(head: bytes) -> str | None:
     return next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
 
 
-# A notebook is a JSON object whose first keys (nbformat writes `cells` first) name its parts;
-# a log does not open with `{"cells":`. Read from what a stream already holds, never waiting.
-_NOTEBOOK_HEAD = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*(?:"[^"\\]{0,64}"\s*:[^\n]{0,4096}\n\s*)*"(?:cells|nbformat)"\s*:')
+# A notebook is a JSON object with a `cells` list and an `nbformat` number (nbformat writes
+# `cells` first; others write `metadata` first, `nbformat` after it). A log line that is a JSON
+# record with a `cells` count is not one. Read in the first NOTEBOOK_PEEK bytes of the text.
+_JSON_OBJECT = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*\{")
+_NOTEBOOK_KEY = re.compile(rb'"cells"\s*:\s*\[|"nbformat"\s*:\s*\d')
 NOTEBOOK_PEEK = 65536
 
 
 def is_notebook(head: bytes) -> bool:
-    """Do these first bytes open a Jupyter notebook (a JSON object whose first key is `cells` or `nbformat`)?"""
-    return _NOTEBOOK_HEAD.match(head) is not None
+    """Do these first bytes open a Jupyter notebook (a JSON object holding `"cells": [` or `"nbformat": N`)?"""
+    return _JSON_OBJECT.match(head) is not None and _NOTEBOOK_KEY.search(head) is not None
 
 
+UTF16_BE_MARK = b"\xfe\xff"
 HOLE_CAUSE = "a hole left when the file was truncated while its writer went on (as logrotate's copytruncate leaves it)"
 
 
@@ -75,25 +80,50 @@ def _past_hole(handle: BinaryIO, first: bytes, name: str) -> tuple[bytes, int]:
     while True:
         kept = first.lstrip(b"\0")
         hole += len(first) - len(kept)
+        if kept.startswith(UTF16_BE_MARK) and hole >= 2:
+            kept, hole = b"\0\0" + kept, hole - 2  # the zeros that open a UTF-32 BE mark (00 00 FE FF)
         if kept:
             if len(first) == CHUNK_SIZE:
                 kept += handle.read(CHUNK_SIZE - len(kept))
             return kept, hole
         if len(first) < CHUNK_SIZE:
             raise InputError(f"{name}: {hole:,} zero byte(s) and no text: not a log")
+        hole += _jump_sparse(handle)
         first = handle.read(CHUNK_SIZE)
 
 
+def _jump_sparse(handle: BinaryIO) -> int:
+    """Seek a plain file past the sparse hole at its position (SEEK_DATA): how many bytes that
+    passed (0 where the file system cannot say, or the handle is not a plain file)."""
+    if not (isinstance(handle, io.BufferedReader) and isinstance(handle.raw, io.FileIO)):
+        return 0
+    here = handle.tell()
+    try:
+        data = os.lseek(handle.fileno(), here, os.SEEK_DATA)
+    except OSError as exc:
+        # ENXIO: a hole to the end of the file; otherwise no SEEK_DATA here, and the zeros are read.
+        data = os.fstat(handle.fileno()).st_size if exc.errno == errno.ENXIO else here
+    handle.seek(data)  # lseek moved the descriptor under the buffer: put both back in step
+    return data - here
+
+
 def is_notebook_file(path: str) -> bool:
-    """Is `path` a notebook: named .ipynb, or a plain file whose first bytes open one? (False when unreadable:
-    the reader that opens it next says why.)"""
-    if path.endswith(".ipynb"):
+    """Is `path` a notebook: named .ipynb (compressed or not), or a plain file whose text opens
+    one? (False when unreadable, or not a plain file: the reader that opens it says why.)"""
+    name = Path(path).name
+    if name.endswith(".ipynb") or ".ipynb." in name:
         return True
     try:
+        if not os.path.isfile(path):
+            return False  # a pipe is read once, by the reader
         with open(path, "rb") as handle:
-            return is_notebook(handle.read(NOTEBOOK_PEEK))
+            head = handle.read(NOTEBOOK_PEEK)
     except OSError:
         return False
+    kind = compression(head[:6])
+    if kind is not None:
+        head = _decompressed_head(lambda: _DECOMPRESS[kind](path, "rb"))
+    return is_notebook(head)
 
 
 def _decompressed_head(opener: Callable[[], BinaryIO]) -> bytes:
@@ -106,26 +136,57 @@ def _decompressed_head(opener: Callable[[], BinaryIO]) -> bytes:
         return b""
 
 
-def _peek(stream: BinaryIO, size: int) -> bytes:
-    """The first bytes of a stream, left unread (b'' when the stream cannot show them)."""
+class _Prefixed(io.RawIOBase):
+    """A stream whose first bytes were read to see what it holds (`head`), given back before
+    the rest of it; closing it closes `closes` (the streams it opened), never standard input."""
+
+    def __init__(self, head: bytes, rest: BinaryIO, closes: tuple[BinaryIO, ...] = ()) -> None:
+        super().__init__()
+        self._head, self._rest, self._closes = head, rest, closes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head:
+            count = min(len(buffer), len(self._head))
+            buffer[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        readinto = getattr(self._rest, "readinto", None)
+        if readinto is not None:
+            return readinto(buffer)  # straight into the reader's buffer: no copy of a large log
+        data = self._rest.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            for stream in self._closes:
+                stream.close()
+        super().close()
+
+
+def _head_of(stream: BinaryIO, name: str) -> bytes:
+    """The first NOTEBOOK_PEEK bytes of a stream (fewer at its end), however slowly they come."""
     try:
-        if hasattr(stream, "peek"):
-            return stream.peek(size)[:size]
-        if stream.seekable():
-            position = stream.tell()
-            head = stream.read(size)
-            stream.seek(position)
-            return head
-    except (*READ_ERRORS, ValueError):
-        pass  # closed, unseekable or corrupt: nothing to see here; reading it says why, in one line
-    return b""
+        return stream.read(NOTEBOOK_PEEK)
+    except READ_ERRORS as exc:
+        raise InputError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
-def _open_stream(stream: BinaryIO) -> BinaryIO:
-    """A binary stream, decompressed when its first bytes say so (peeked, or read and sought back)."""
-    kind = compression(_peek(stream, 6))
-    # The wrapper never closes the stream it reads (stdin stays open).
-    return stream if kind is None else _DECOMPRESS[kind](stream, "rb")
+def _looked_at(stream: BinaryIO, name: str, owned: bool) -> tuple[BinaryIO, bytes]:
+    """A stream read once (a pipe, standard input), decompressed when its first bytes say so, and
+    the first bytes of its text: read to decide, then given back in front of the rest. `owned`:
+    percediag opened it (a pipe given by path), so closing the result closes it."""
+    head = _head_of(stream, name)
+    whole = io.BufferedReader(_Prefixed(head, stream, (stream,) if owned else ()))
+    kind = compression(head[:6])
+    if kind is None:
+        return whole, head
+    unpacked = _DECOMPRESS[kind](whole, "rb")  # closing it leaves `whole` open: closed with it below
+    text = _head_of(unpacked, name)
+    return io.BufferedReader(_Prefixed(text, unpacked, (unpacked, whole))), text
 
 
 class Unpacker:
@@ -255,8 +316,12 @@ class LogSource:
         except OSError as exc:  # an over-long name, a folder that may not be searched
             raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
         if not path.is_file():
-            # A pipe or a device (`<(zcat run.log.gz)`, /dev/stdin): read once, its first bytes peeked.
-            return cls(str(path), lambda: _open_stream(open(path, "rb")))
+            # A pipe or a device (`<(zcat run.log.gz)`, /dev/stdin): read once, as a stream.
+            try:
+                handle = open(path, "rb")
+            except OSError as exc:
+                raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+            return cls._stream(handle, str(path), owned=True)
         try:
             with open(path, "rb") as handle:
                 head = handle.read(NOTEBOOK_PEEK)
@@ -277,9 +342,13 @@ class LogSource:
 
     @classmethod
     def from_stream(cls, stream: BinaryIO, name: str = "<stdin>") -> LogSource:
-        """A stream (stdin): a notebook when its first bytes open one (`cat run.ipynb | percediag check -`), else a log."""
-        opened = _open_stream(stream)  # decompressed when it says so: the notebook test sees the text
-        if is_notebook(_peek(opened, NOTEBOOK_PEEK)):
+        """A stream (stdin): a notebook when its text opens one (`cat run.ipynb | percediag check -`), else a log."""
+        return cls._stream(stream, name, owned=False)
+
+    @classmethod
+    def _stream(cls, stream: BinaryIO, name: str, owned: bool) -> LogSource:
+        opened, text = _looked_at(stream, name, owned)
+        if is_notebook(text):
             return NotebookSource(name, lambda: opened)
         return cls(name, lambda: opened)
 

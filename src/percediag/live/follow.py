@@ -8,7 +8,7 @@ from pathlib import Path
 from percediag.errors import InputError
 
 READ_SIZE = 4 << 20
-UTF32_BE_MARK = b"\x00\x00\xfe\xff"
+UTF16_BE_MARK = b"\xfe\xff"
 # A rewrite that leaves the size as large or larger is seen by content: the
 # first HEAD_BYTES of the file and the TAIL_BYTES just before the offset read
 # so far are compared with what was read there, at every poll (two small
@@ -106,11 +106,12 @@ class FileFollower:
             data = self._handle.read(READ_SIZE)
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
-        if data and self._in_hole and data.startswith(UTF32_BE_MARK):
-            self._in_hole = False  # zeros that open a UTF-32 BE byte order mark, not a hole
         if data and self._in_hole:
             kept = data.lstrip(b"\0")
-            self._skip(len(data) - len(kept))
+            skipped = len(data) - len(kept)
+            if kept.startswith(UTF16_BE_MARK) and skipped >= 2:
+                kept, skipped = b"\0\0" + kept, skipped - 2  # the zeros that open a UTF-32 BE mark (00 00 FE FF)
+            self._skip(skipped)
             self._in_hole = not kept
             data = kept
         if data:
