@@ -268,6 +268,14 @@ def test_numeric_watch_options_are_bounded(tmp_path, option, value):
     code, _, err = run_cli(["watch", str(log), option, value])
     assert code == 2 and err.startswith(f"percediag: error: {option} ") and err.count("\n") == 1
     assert "give a number of seconds from" in err
+    assert f"{option} {float(value):g}:" in err  # the value as written (-0.1, 1e+06), not a float's repr
+
+
+def test_a_whole_number_of_seconds_is_echoed_as_given(tmp_path):
+    from tests.helpers import run_cli
+
+    code, _, err = run_cli(["watch", str(tmp_path / "train.log"), "--idle-exit", "-1"])
+    assert code == 2 and err.startswith("percediag: error: --idle-exit -1: give a number of seconds from 0 to")
 
 
 @pytest.mark.parametrize("mode", ["file", "command"])

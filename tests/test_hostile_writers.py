@@ -276,3 +276,16 @@ def test_zeros_before_a_utf32_be_mark_leave_the_mark_whole(tmp_path, lead):
     data, _ = follower.poll()
     assert data.startswith(b"\0\0\xfe\xff") and follower.take_hole() == lead
     follower.close()
+
+
+def test_a_watch_that_ends_inside_a_hole_says_so(tmp_path):
+    """A file of zeros and nothing else yet: the watch ends on its missing data, as for any log
+    without training blocks, and says once what it saw."""
+    log = tmp_path / "train.log"
+    log.write_bytes(b"\0" * 5000)
+    result = subprocess.run([sys.executable, "-m", "percediag", "watch", str(log), "--idle-exit", "0.5"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("percediag: warning:")]
+    assert warnings == [f"percediag: warning: {log}: 5,000 zero byte(s) at its start and no text after them: "
+                        "a hole left when the file was truncated while its writer went on (as logrotate's copytruncate leaves it)?"]
+    assert "log.no_data" in result.stdout + result.stderr

@@ -125,7 +125,7 @@ def check_seconds(option: str, value: float | None) -> None:
         return
     low, high = RANGES[option]
     if not math.isfinite(value) or not low <= value <= high:
-        raise UsageError(f"{option} {value}: give a number of seconds from {low:g} to {high:,.0f}")
+        raise UsageError(f"{option} {value:g}: give a number of seconds from {low:g} to {high:,.0f}")
 
 
 class _LineGuard:
@@ -347,6 +347,10 @@ def _run_watch(recipe: SettingsRecipe, options: WatchOptions, console: Console |
         if terminal is not None:
             terminal.restore()
         if follower is not None:
+            if isinstance(follower, FileFollower) and follower.hole:
+                # The watch ends inside a hole: zeros and no text after them yet.
+                _warn(guard, f"{clean(options.target[0])}: {follower.hole:,} zero byte(s) at its start and no text "
+                             f"after them: {HOLE_CAUSE}?")
             follower.close()
         signals.disarm()
         if hooks is not None:
