@@ -107,23 +107,28 @@ def _jump_sparse(handle: BinaryIO) -> int:
     return data - here
 
 
+def _file_kind(path: Path, head: bytes) -> tuple[str | None, bool]:
+    """(compression, is a notebook) of a plain file whose first bytes are `head`: a notebook is
+    named .ipynb (`run.ipynb.gz` too), or its text opens one (see is_notebook)."""
+    kind = compression(head[:6])
+    if path.name.endswith(".ipynb") or (kind is not None and path.name.endswith(".ipynb" + path.suffix)):
+        return kind, True
+    if kind is not None:
+        head = _decompressed_head(lambda: _DECOMPRESS[kind](path, "rb"))
+    return kind, is_notebook(head)
+
+
 def is_notebook_file(path: str) -> bool:
-    """Is `path` a notebook: named .ipynb (compressed or not), or a plain file whose text opens
-    one? (False when unreadable, or not a plain file: the reader that opens it says why.)"""
-    name = Path(path).name
-    if name.endswith(".ipynb") or ".ipynb." in name:
-        return True
+    """Is `path` a plain file holding a notebook (see _file_kind)? False when it cannot be read or
+    is not a plain file: the reader that opens it says why, and a pipe is read once, by it."""
     try:
         if not os.path.isfile(path):
-            return False  # a pipe is read once, by the reader
+            return False
         with open(path, "rb") as handle:
             head = handle.read(NOTEBOOK_PEEK)
     except OSError:
         return False
-    kind = compression(head[:6])
-    if kind is not None:
-        head = _decompressed_head(lambda: _DECOMPRESS[kind](path, "rb"))
-    return is_notebook(head)
+    return _file_kind(Path(path), head)[1]
 
 
 def _decompressed_head(opener: Callable[[], BinaryIO]) -> bytes:
@@ -327,13 +332,11 @@ class LogSource:
                 head = handle.read(NOTEBOOK_PEEK)
         except OSError as exc:
             raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-        kind = compression(head[:6])
+        kind, notebook = _file_kind(path, head)
         if kind is not None:
             opener = lambda: _DECOMPRESS[kind](path, "rb")  # noqa: E731 - one opener for both classes
-            if path.name.endswith(".ipynb" + path.suffix) or is_notebook(_decompressed_head(opener)):
-                return NotebookSource(str(path), opener)
-            return cls(str(path), opener)
-        if path.suffix == ".ipynb" or is_notebook(head):
+            return NotebookSource(str(path), opener) if notebook else cls(str(path), opener)
+        if notebook:
             source: LogSource = NotebookSource(str(path), lambda: open(path, "rb"))
         else:
             source = cls(str(path), lambda: open(path, "rb"), path=str(path))
