@@ -78,31 +78,40 @@ def _past_hole(handle: BinaryIO, first: bytes, name: str) -> tuple[bytes, int]:
     nothing else are no log."""
     hole = 0
     while True:
-        kept = first.lstrip(b"\0")
+        kept = past_zeros(first, hole)
         hole += len(first) - len(kept)
-        if kept.startswith(UTF16_BE_MARK) and hole >= 2:
-            kept, hole = b"\0\0" + kept, hole - 2  # the zeros that open a UTF-32 BE mark (00 00 FE FF)
         if kept:
             if len(first) == CHUNK_SIZE:
                 kept += handle.read(CHUNK_SIZE - len(kept))
             return kept, hole
         if len(first) < CHUNK_SIZE:
             raise InputError(f"{name}: {hole:,} zero byte(s) and no text: not a log")
-        hole += _jump_sparse(handle)
+        hole += jump_sparse(handle, growing=False)
         first = handle.read(CHUNK_SIZE)
 
 
-def _jump_sparse(handle: BinaryIO) -> int:
+def past_zeros(data: bytes, zeros_before: int) -> bytes:
+    """`data` without the zero bytes that open it (a hole), but for the two that open a UTF-32 BE
+    byte order mark (00 00 FE FF), counting `zeros_before` skipped just before `data`."""
+    kept = data.lstrip(b"\0")
+    if kept.startswith(UTF16_BE_MARK) and zeros_before + len(data) - len(kept) >= 2:
+        return b"\0\0" + kept
+    return kept
+
+
+def jump_sparse(handle: BinaryIO, growing: bool) -> int:
     """Seek a plain file past the sparse hole at its position (SEEK_DATA): how many bytes that
-    passed (0 where the file system cannot say, or the handle is not a plain file)."""
+    passed (0 where the file system cannot say, or the handle is not a plain file). A hole that
+    runs to the end of the file (ENXIO) is jumped to its end, unless the file is `growing` (a
+    followed log: a writer may be filling it as we look)."""
     if not (isinstance(handle, io.BufferedReader) and isinstance(handle.raw, io.FileIO)):
         return 0
     here = handle.tell()
     try:
         data = os.lseek(handle.fileno(), here, os.SEEK_DATA)
     except OSError as exc:
-        # ENXIO: a hole to the end of the file; otherwise no SEEK_DATA here, and the zeros are read.
-        data = os.fstat(handle.fileno()).st_size if exc.errno == errno.ENXIO else here
+        # Otherwise no SEEK_DATA here, or data may yet come: the zeros are read and skipped.
+        data = os.fstat(handle.fileno()).st_size if exc.errno == errno.ENXIO and not growing else here
     handle.seek(data)  # lseek moved the descriptor under the buffer: put both back in step
     return data - here
 

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from percediag.errors import InputError
+from percediag.sources import jump_sparse, past_zeros
 
 READ_SIZE = 4 << 20
-UTF16_BE_MARK = b"\xfe\xff"
 # A rewrite that leaves the size as large or larger is seen by content: the
 # first HEAD_BYTES of the file and the TAIL_BYTES just before the offset read
 # so far are compared with what was read there, at every poll (two small
@@ -102,16 +102,13 @@ class FileFollower:
             return b""
         try:
             if self._in_hole:
-                self._jump_hole()
+                self._skip(jump_sparse(self._handle, growing=True))
             data = self._handle.read(READ_SIZE)
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
         if data and self._in_hole:
-            kept = data.lstrip(b"\0")
-            skipped = len(data) - len(kept)
-            if kept.startswith(UTF16_BE_MARK) and skipped >= 2:
-                kept, skipped = b"\0\0" + kept, skipped - 2  # the zeros that open a UTF-32 BE mark (00 00 FE FF)
-            self._skip(skipped)
+            kept = past_zeros(data, 0)  # the mark's zeros are in this read: earlier ones are passed on
+            self._skip(len(data) - len(kept))
             self._in_hole = not kept
             data = kept
         if data:
@@ -122,17 +119,6 @@ class FileFollower:
                 self._head += data[:HEAD_BYTES - len(self._head)]
             self._tail = (self._tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
         return data
-
-    def _jump_hole(self) -> None:
-        """Seek past a sparse hole at the read offset (where the file system can say where data is)."""
-        try:
-            data = os.lseek(self._handle.fileno(), self._offset, os.SEEK_DATA)
-        except OSError:
-            data = self._offset  # no data after it yet (ENXIO), or no SEEK_DATA here: zeros are read and skipped
-        # lseek moved the descriptor under the buffered reader: its own seek puts both back in step.
-        self._handle.seek(max(data, self._offset))
-        if data > self._offset:
-            self._skip(data - self._offset)
 
     def take_hole(self) -> int:
         """The zero bytes skipped at the start of the file once the text after them is reached
