@@ -8,6 +8,7 @@ compared as run_check receives them.
 
 from __future__ import annotations
 
+import inspect
 import os
 import random
 import signal
@@ -19,6 +20,7 @@ import pytest
 import typer.main
 
 from percediag.cli import commands
+from percediag.cli.check import run_check
 from percediag.cli.quick import OPTIONS, read_check_line
 from tests.helpers import EXAMPLES, REAL, ROOT, run_cli
 
@@ -43,6 +45,14 @@ def typer_request(argv: list[str], monkeypatch) -> dict | None:
     finally:
         monkeypatch.undo()
     return captured[0] if captured else None
+
+
+# What run_check is called with when the quick reader hands it a line: the line's arguments over its defaults.
+DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(run_check).parameters.items()}
+
+
+def called_with(quick: dict) -> dict:
+    return {**DEFAULTS, **quick}
 
 
 def test_the_options_are_checks_options_in_the_typer_app():
@@ -84,7 +94,7 @@ DECLINED = [
 def test_a_plain_line_is_read_as_typer_reads_it(argv, monkeypatch):
     quick = read_check_line(argv)
     assert quick is not None
-    assert quick == typer_request(argv, monkeypatch)
+    assert called_with(quick) == typer_request(argv, monkeypatch)
 
 
 @pytest.mark.parametrize("argv", DECLINED, ids=" ".join)
@@ -122,7 +132,7 @@ def test_generated_lines_read_alike(monkeypatch):
             declined += 1
             continue
         taken += 1
-        assert quick == typer_request(argv, monkeypatch), argv
+        assert called_with(quick) == typer_request(argv, monkeypatch), argv
     assert taken > 150 and declined > 150  # both sides of the reader were exercised
 
 

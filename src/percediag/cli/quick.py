@@ -74,28 +74,25 @@ def _plain_path(text: str) -> bool:
 
 
 def read_check_line(argv: list[str]) -> dict[str, Any] | None:
-    """run_check's arguments for a plain check line (argv without the program name), or None:
-    the typer app reads the line instead."""
+    """run_check's arguments for a plain check line (argv without the program name): those the
+    line gives, the others left to run_check's defaults; or None: the typer app reads the line."""
     if not argv or argv[0] != "check":
         return None
-    request: dict[str, Any] = {"paths": None, "fail_on": FailOn.fail, "color": Color.auto, "run": "last",
-                               "quiet": False, "verbose": False, "isolated": False}
-    for option in OPTIONS.values():
-        request.setdefault(option.parameter, None)
-    seen: set[str] = set()
+    request: dict[str, Any] = {}
     tokens = iter(argv[1:])
     for token in tokens:
         if token == "-" or not token.startswith("-"):
-            request["paths"] = [*(request["paths"] or []), token]
+            request["paths"] = [*request.get("paths", []), token]
             continue
         name, glued, text = token.partition("=")
         option = OPTIONS.get(name)
         if option is None or (glued and not name.startswith("--")):
             return None  # unknown (or --help, --), or `-f=json`: typer's to read
+        if option.kind != _MANY and option.parameter in request:
+            return None  # given twice: typer's to read
         if option.kind == _FLAG:
-            if glued or option.parameter in seen:
+            if glued:
                 return None
-            seen.add(option.parameter)
             request[option.parameter] = True
             continue
         if not glued:
@@ -105,11 +102,5 @@ def read_check_line(argv: list[str]) -> dict[str, Any] | None:
         value = _value(option, text)
         if value is None:
             return None
-        if option.kind == _MANY:
-            request[option.parameter] = [*(request[option.parameter] or []), value]
-        elif option.parameter in seen:
-            return None
-        else:
-            seen.add(option.parameter)
-            request[option.parameter] = value
+        request[option.parameter] = [*request.get(option.parameter, []), value] if option.kind == _MANY else value
     return request
